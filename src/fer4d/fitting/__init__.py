@@ -1,0 +1,1 @@
+"""fer4d.fitting."""
