@@ -15,6 +15,7 @@ import sys
 
 from fer4d import __version__
 from fer4d.errors import InputFileError
+from fer4d.logs import configure_logging
 
 COMMAND_PACKAGES = ("flame", "synth", "io", "fitting", "store", "mesh", "train", "report", "bench")
 
@@ -36,11 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(level=logging.DEBUG if args.verbose else logging.INFO)
     try:
         return int(args.func(args) or 0)
     except InputFileError as err:

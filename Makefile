@@ -1,0 +1,36 @@
+# Set-up and entry points. `make run` runs the whole workflow on the embedded default;
+# `make test` runs the test suite. Both create the virtual environment on first use.
+VENV ?= .venv
+PYTHON ?= python3
+# CPU build on these machines; on a CUDA machine use e.g. TORCH="torch==2.13.0 --index-url ..."
+TORCH ?= torch==2.13.0
+CORES ?= 2
+BIN := $(VENV)/bin
+
+.PHONY: run test report lint format clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed
+	PATH=$(abspath $(BIN)):$$PATH snakemake --profile workflow/profiles/local --cores $(CORES)
+
+report: $(VENV)/.installed
+	PATH=$(abspath $(BIN)):$$PATH snakemake --profile workflow/profiles/local --report report.html
+
+test: $(VENV)/.installed
+	PATH=$(abspath $(BIN)):$$PATH python -m pytest -q -ra
+
+lint: $(VENV)/.installed
+	PATH=$(abspath $(BIN)):$$PATH snakemake --lint
+	PATH=$(abspath $(BIN)):$$PATH snakefmt --check Snakefile workflow/rules
+
+format: $(VENV)/.installed
+	PATH=$(abspath $(BIN)):$$PATH snakefmt Snakefile workflow/rules
+
+clean:
+	rm -rf results .snakemake report.html

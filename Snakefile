@@ -1,0 +1,36 @@
+# fer4d: raw 3D face-scan sequences -> FLAME registration -> spiral auto-encoder ->
+# temporal transformer -> cross-validated report. See README.md and docs/architecture.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synthesize.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/store.smk"
+include: "workflow/rules/hierarchy.smk"
+include: "workflow/rules/autoencoder.smk"
+include: "workflow/rules/transformer.smk"
+include: "workflow/rules/report.smk"
+
+
+localrules:
+    all,
+    run_config,
+    quarantine,
+
+
+rule all:
+    default_target: True
+    input:
+        rules.report.output,
+        rules.run_config.output,
+        rules.quarantine.output,

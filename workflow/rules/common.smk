@@ -1,0 +1,91 @@
+# Shared helpers: result paths, sequence discovery, folds, resources and code versions.
+import hashlib
+import json
+from pathlib import Path
+
+from fer4d import LABELS
+from fer4d.codeversion import code_version
+
+RESULTS = config["results"]
+SYNTHETIC = config["dataset"]["source"] == "synthetic"
+ENVS = "../../envs"
+
+
+def results(*parts):
+    """A path under the run's results folder."""
+    return str(Path(RESULTS, *parts))
+
+
+RAW_ROOT = results("raw") if SYNTHETIC else config["dataset"]["root"]
+LAYOUT = "bu4dfe" if SYNTHETIC else config["dataset"]["layout"]
+EXTENSION = (
+    config["synthetic"]["format"] if SYNTHETIC else config["dataset"]["extension"]
+)
+MODEL = config["flame"]["model"] or results("model", "flame_synthetic.pkl")
+
+
+def discover():
+    """{(subject, label): scan files} of every sequence, known when the workflow starts.
+
+    Synthetic scans do not exist yet at start-up, so their file lists are empty: the ingest
+    jobs wait for the generator instead.
+    """
+    if SYNTHETIC:
+        from fer4d.synth import SynthOptions, synthetic_sequences
+
+        options = SynthOptions.from_dict(config["synthetic"])
+        return {
+            (subject, label): [] for subject, label, _ in synthetic_sequences(options)
+        }
+    from fer4d.io import discover_sequences
+
+    entries = discover_sequences(
+        RAW_ROOT,
+        layout=LAYOUT,
+        extension=EXTENSION,
+        label_map=config["dataset"]["label_map"],
+        unknown_labels=config["dataset"]["unknown_labels"],
+    )
+    return {
+        (entry.subject, entry.label): [str(f) for f in entry.frames]
+        for entry in entries
+    }
+
+
+SCANS = discover()
+SEQUENCES = sorted(SCANS)
+SUBJECTS = sorted({subject for subject, _ in SEQUENCES})
+FOLDS = (
+    list(range(config["folds"]["k"]))
+    if config["folds"]["scheme"] == "kfold"
+    else list(range(len(SUBJECTS)))
+)
+
+
+def config_hash(*sections):
+    """Hash of the config sections that shape a stage's data (recorded in the store)."""
+    chosen = {name: config[name] for name in sections}
+    return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def stage(rule_name, key):
+    """A resource value for a rule: its own entry in config['resources'] or the default."""
+    own = config["resources"].get(rule_name, {})
+    return own.get(key, config["resources"]["default"][key])
+
+
+def per_sequence(pattern):
+    """Expand a {subject}/{label} pattern over every discovered sequence."""
+    return [
+        pattern.format(subject=subject, label=label) for subject, label in SEQUENCES
+    ]
+
+
+def per_fold(pattern):
+    return expand(pattern, fold=FOLDS)
+
+
+wildcard_constraints:
+    subject=r"[^/]+",
+    label="|".join(LABELS),
+    fold=r"\d+",

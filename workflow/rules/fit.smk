@@ -1,0 +1,27 @@
+# Registration: one job per sequence fits FLAME to every frame (shared identity, per-frame expression).
+
+
+rule fit:
+    input:
+        sequence=rules.ingest.output.sequence,
+        model=MODEL,
+    output:
+        results("fit", "{subject}", "{label}.h5"),
+    log:
+        results("logs", "fit", "{subject}", "{label}.log"),
+    benchmark:
+        results("benchmarks", "fit", "{subject}", "{label}.tsv")
+    conda:
+        f"{ENVS}/fit.yaml"
+    threads: stage("fit", "threads")
+    resources:
+        mem_mb=stage("fit", "mem_mb"),
+        runtime=stage("fit", "runtime"),
+        gpu=stage("fit", "gpu"),
+    params:
+        options=config["fit"],
+        device=config["device"],
+        seed=config["seed"],
+        code=code_version("fitting", "flame", "io"),
+    script:
+        "../scripts/fit.py"

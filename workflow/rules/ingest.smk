@@ -1,0 +1,37 @@
+# Ingestion: one job per sequence turns raw scans into one clean, ragged HDF5 file.
+
+
+def ingest_inputs(wildcards):
+    """Synthetic data: wait for the generator. Real data: the sequence's scan files."""
+    if SYNTHETIC:
+        return {"raw": rules.synthesize.output.manifest}
+    return {"raw": SCANS[(wildcards.subject, wildcards.label)]}
+
+
+rule ingest:
+    input:
+        unpack(ingest_inputs),
+    output:
+        sequence=results("ingest", "{subject}", "{label}.h5"),
+        quarantine=results("ingest", "{subject}", "{label}.quarantine.json"),
+    log:
+        results("logs", "ingest", "{subject}", "{label}.log"),
+    benchmark:
+        results("benchmarks", "ingest", "{subject}", "{label}.tsv")
+    conda:
+        f"{ENVS}/ingest.yaml"
+    threads: 1
+    resources:
+        mem_mb=stage("ingest", "mem_mb"),
+        runtime=stage("ingest", "runtime"),
+    params:
+        root=RAW_ROOT,
+        layout=LAYOUT,
+        extension=EXTENSION,
+        label_map=config["dataset"]["label_map"],
+        unknown_labels=config["dataset"]["unknown_labels"],
+        options=config["ingest"],
+        strict=config["strict"],
+        code=code_version("io"),
+    script:
+        "../scripts/ingest.py"

@@ -1,0 +1,29 @@
+# Gather every fit into one HDF5 store with subject-independent cross-validation folds.
+
+
+rule store:
+    input:
+        fits=per_sequence(rules.fit.output[0]),
+    output:
+        store=results("store", "dataset.h5"),
+        report=results("store", "store_report.json"),
+    log:
+        results("logs", "store.log"),
+    benchmark:
+        results("benchmarks", "store.tsv")
+    conda:
+        f"{ENVS}/store.yaml"
+    threads: 1
+    resources:
+        mem_mb=stage("store", "mem_mb"),
+        runtime=stage("store", "runtime"),
+    params:
+        options=config["store"],
+        folds=config["folds"],
+        seed=config["seed"],
+        config_hash=config_hash(
+            "dataset", "flame", "synthetic", "ingest", "fit", "store", "folds", "seed"
+        ),
+        code=code_version("store"),
+    script:
+        "../scripts/store.py"

@@ -1,0 +1,28 @@
+# Temporal model: one transformer per fold over the sequences of frame embeddings.
+
+
+rule train_transformer:
+    input:
+        embeddings=rules.embed.output[0],
+    output:
+        checkpoint=results("folds", "{fold}", "transformer.pt"),
+        predictions=results("folds", "{fold}", "predictions.json"),
+        history=results("folds", "{fold}", "transformer_history.json"),
+    log:
+        results("logs", "train_transformer", "{fold}.log"),
+    benchmark:
+        results("benchmarks", "train_transformer", "{fold}.tsv")
+    conda:
+        f"{ENVS}/train.yaml"
+    threads: stage("train_transformer", "threads")
+    resources:
+        mem_mb=stage("train_transformer", "mem_mb"),
+        runtime=stage("train_transformer", "runtime"),
+        gpu=stage("train_transformer", "gpu"),
+    params:
+        options=config["transformer"],
+        device=config["device"],
+        seed=config["seed"],
+        code=code_version("models.transformer", "train"),
+    script:
+        "../scripts/train_transformer.py"

@@ -1,0 +1,12 @@
+"""Rule quarantine: one list of every file and sequence that a stage set aside, and why."""
+
+import json
+from pathlib import Path
+
+from fer4d.atomic import write_json
+from fer4d.logs import configure_logging
+
+configure_logging(snakemake.log[0])
+ingest = [item for path in snakemake.input.sequences for item in json.loads(Path(path).read_text())]
+store = json.loads(Path(snakemake.input.store).read_text())
+write_json(snakemake.output[0], {"ingest": ingest, "store": store})

@@ -1,0 +1,11 @@
+"""Rule run_config: the run's validated config (defaults filled in), for `fer4d predict`."""
+
+from pathlib import Path
+
+from fer4d.atomic import write_json
+from fer4d.logs import configure_logging
+
+configure_logging(snakemake.log[0])
+resolved = dict(snakemake.params.config)
+resolved["flame"] = dict(resolved["flame"], model=str(Path(snakemake.params.model).resolve()))
+write_json(snakemake.output[0], resolved)

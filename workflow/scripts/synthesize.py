@@ -1,0 +1,16 @@
+"""Rule synthesize: write the synthetic raw-scan dataset in BU-4DFE layout, with ground truth."""
+
+import shutil
+from pathlib import Path
+
+from fer4d.atomic import atomic_path
+from fer4d.logs import configure_logging
+from fer4d.synth import SynthOptions, synthesize_dataset
+
+configure_logging(snakemake.log[0])
+manifest = Path(snakemake.output.root) / "manifest.json"
+synthesize_dataset(
+    snakemake.input.model, snakemake.output.root, SynthOptions.from_dict(snakemake.params.options)
+)
+with atomic_path(snakemake.output.manifest) as tmp:
+    shutil.copyfile(manifest, tmp)
