@@ -1,11 +1,14 @@
 # fer4d: raw 3D face-scan sequences -> FLAME registration -> spiral auto-encoder ->
 # temporal transformer -> cross-validated report. See README.md and docs/architecture.md.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The embedded default; a run overrides it with --configfile / --config.
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -1,0 +1,98 @@
+"""The workflow front door: dry run, lint, formatting, and one tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import h5py
+import pytest
+import yaml
+
+from fer4d import LABELS
+from workflow_helpers import ROOT, TINY_CONFIG, planned_jobs, snakemake
+
+STAGES = [
+    "synth_model", "synthesize", "ingest", "fit", "store", "hierarchy", "train_autoencoder",
+    "embed", "train_transformer", "memory_benchmark", "report", "quarantine", "run_config",
+]
+
+
+def test_dry_run_plans_every_stage(tmp_path):
+    result = snakemake(tmp_path, "-n", "-c1")
+    assert result.returncode == 0, result.stderr
+    jobs = planned_jobs(result.stdout)
+    assert set(STAGES) <= set(jobs), jobs
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    n_sequences = tiny["synthetic"]["subjects"] * len(LABELS)
+    assert jobs["ingest"] == jobs["fit"] == n_sequences
+    assert jobs["train_autoencoder"] == jobs["embed"] == jobs["train_transformer"] == tiny["folds"]["k"]
+
+
+def test_config_is_validated_with_a_clear_error(tmp_path):
+    result = snakemake(tmp_path, "-n", "-c1", "--config", "device=42")
+    assert result.returncode != 0
+    assert "device" in result.stderr + result.stdout
+
+
+def test_lint_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_snakefmt_is_clean():
+    files = ["Snakefile", *map(str, sorted((ROOT / "workflow" / "rules").glob("*.smk")))]
+    result = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", *files], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The whole workflow on the tiny config, once for this module."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    result = snakemake(workdir, "-c2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+@pytest.mark.slow
+def test_end_to_end_produces_a_report(tiny_run):
+    metrics = json.loads((tiny_run / "results" / "report" / "metrics.json").read_text())
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    n_sequences = tiny["synthetic"]["subjects"] * len(LABELS)
+    assert metrics["labels"] == list(LABELS)
+    confusion = metrics["confusion_matrix"]
+    assert len(confusion) == len(LABELS) and all(len(row) == len(LABELS) for row in confusion)
+    assert sum(map(sum, confusion)) == n_sequences  # every sequence tested exactly once
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+    assert len(metrics["folds"]) == tiny["folds"]["k"]
+    for name in ["confusion_matrix.png", "confusion_matrix.svg", "training_curves.png"]:
+        assert (tiny_run / "results" / "report" / name).stat().st_size > 1000
+    with h5py.File(tiny_run / "results" / "store" / "dataset.h5") as store:
+        assert len(store["sequences"]) == n_sequences
+    quarantine = json.loads((tiny_run / "results" / "quarantine.json").read_text())
+    assert quarantine["ingest"] == []
+
+
+@pytest.mark.slow
+def test_nothing_to_do_after_a_complete_run(tiny_run):
+    result = snakemake(tiny_run, "-n", "-c1")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_changing_a_training_parameter_reruns_only_downstream(tiny_run):
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    epochs = tiny["transformer"]["epochs"] + 1
+    result = snakemake(tiny_run, "-n", "-c1", "--config", f"transformer={{'epochs': {epochs}}}")
+    assert result.returncode == 0, result.stderr
+    jobs = planned_jobs(result.stdout)
+    assert set(jobs) == {"train_transformer", "report", "run_config", "all"}, jobs
+    assert jobs["train_transformer"] == tiny["folds"]["k"]
