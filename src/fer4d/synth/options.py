@@ -1,0 +1,76 @@
+"""Options of the ``synthesize`` stage (config section ``synth``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+UNITS = ("mm", "m")
+FORMATS = ("wrl", "obj", "ply")
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """Knobs of the synthetic 4D expression dataset; defaults suit the small CPU default run.
+
+    ``hole_fraction`` is the fraction of each scan's surface lost in random missing patches
+    (eyes and nostrils are always open); ``outlier_fraction`` the fraction of scan vertices
+    turned into spikes; ``fragments`` the number of stray hair/shoulder patches per scan
+    (0 = none). ``difficulty`` scales individual style, intensity variation and head motion.
+    """
+
+    subjects: int = 8
+    frames_min: int = 24
+    frames_max: int = 40
+    noise_mm: float = 0.2
+    hole_fraction: float = 0.02
+    outlier_fraction: float = 0.002
+    fragments: int = 2
+    scan_points: int = 6000
+    units: str = "mm"
+    format: str = "wrl"
+    difficulty: float = 1.0
+    model_vertices: int = 1500
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.subjects < 1:
+            problems.append(f"subjects must be >= 1, got {self.subjects}")
+        if not 8 <= self.frames_min <= self.frames_max:
+            problems.append(
+                f"need 8 <= frames_min <= frames_max, got {self.frames_min}, {self.frames_max}"
+            )
+        if self.noise_mm < 0:
+            problems.append(f"noise_mm must be >= 0, got {self.noise_mm}")
+        if not 0 <= self.hole_fraction < 0.5:
+            problems.append(f"hole_fraction must be in [0, 0.5), got {self.hole_fraction}")
+        if not 0 <= self.outlier_fraction < 0.2:
+            problems.append(f"outlier_fraction must be in [0, 0.2), got {self.outlier_fraction}")
+        if self.fragments < 0:
+            problems.append(f"fragments must be >= 0, got {self.fragments}")
+        if self.scan_points < 200:
+            problems.append(f"scan_points must be >= 200, got {self.scan_points}")
+        if self.units not in UNITS:
+            problems.append(f"units must be one of {UNITS}, got {self.units!r}")
+        if self.format not in FORMATS:
+            problems.append(f"format must be one of {FORMATS}, got {self.format!r}")
+        if self.difficulty < 0:
+            problems.append(f"difficulty must be >= 0, got {self.difficulty}")
+        if problems:
+            raise ValueError("invalid synth options: " + "; ".join(problems))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> SynthOptions:
+        """Build from a config section; unknown keys are an error (they are probably typos)."""
+        d = dict(d or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown synth option(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> SynthOptions:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
