@@ -1,0 +1,105 @@
+"""Training of the temporal transformer on small toy embeddings files."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from fer4d import LABELS
+from fer4d.errors import InputFileError
+from fer4d.train.classifier import (
+    TransformerOptions,
+    augment,
+    class_weights,
+    load_classifier,
+    resample,
+    train_transformer,
+)
+
+FAST = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=25, batch_size=6, lr=3e-3, dropout=0.0)
+
+
+def write_toy_embeddings(path, subjects=(("s0", "train"), ("s1", "train"), ("s2", "train"), ("s3", "val"), ("s4", "test")),
+                         dim=8, seed=0):
+    """Sequences whose class c is the channel that rises over time, on top of a large per-subject
+    identity offset (so the expression is only visible relative to the first frame)."""
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "w") as f:
+        f.attrs["fold"] = 2
+        f.attrs["latent_size"] = dim
+        for subject, split in subjects:
+            identity = rng.normal(0, 3.0, dim)
+            for c, label in enumerate(LABELS):
+                length = int(rng.integers(12, 20))
+                ramp = np.sin(np.linspace(0, np.pi, length))[:, None]
+                embedding = identity + rng.normal(0, 0.1, (length, dim))
+                embedding[:, c] += 2.0 * ramp[:, 0]
+                group = f.create_group(f"sequences/{subject}__{label}")
+                group["embedding"] = embedding.astype(np.float32)
+                group.attrs.update(subject=subject, label=label, label_index=c, split=split)
+
+
+def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
+    write_toy_embeddings(tmp_path / "emb.h5")
+    paths = [tmp_path / n for n in ("t.pt", "pred.json", "hist.json")]
+    summary = train_transformer(tmp_path / "emb.h5", *paths, FAST, device="cpu", seed=0)
+    assert summary["test_accuracy"] == 1.0
+    predictions = json.loads(paths[1].read_text())
+    assert predictions["fold"] == 2 and predictions["labels"] == list(LABELS)
+    assert {i["subject"] for i in predictions["items"]} == {"s4"}
+    assert all(abs(sum(i["probs"]) - 1) < 1e-4 and i["pred"] == LABELS[int(np.argmax(i["probs"]))]
+               for i in predictions["items"])
+    history = json.loads(paths[2].read_text())
+    assert len(history["epochs"]) == FAST.epochs
+    assert history["epochs"][-1]["train_loss"] < history["epochs"][0]["train_loss"]
+    classifier = load_classifier(paths[0], device="cpu")
+    with h5py.File(tmp_path / "emb.h5") as f:
+        surprise = f["sequences/s4__surprise/embedding"][:]
+    assert LABELS[int(classifier.probabilities([surprise])[0].argmax())] == "surprise"
+
+
+def test_training_is_deterministic_by_seed(tmp_path):
+    write_toy_embeddings(tmp_path / "emb.h5")
+    options = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=3, batch_size=6)
+    runs = []
+    for run in ("a", "b"):
+        train_transformer(tmp_path / "emb.h5", tmp_path / f"{run}.pt", tmp_path / f"{run}.json",
+                          tmp_path / f"{run}_h.json", options, device="cpu", seed=7)
+        runs.append(json.loads((tmp_path / f"{run}_h.json").read_text()))
+    assert runs[0] == runs[1]
+    a = torch.load(tmp_path / "a.pt", weights_only=True)["model_state"]
+    b = torch.load(tmp_path / "b.pt", weights_only=True)["model_state"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_augment_crops_and_resamples_within_bounds():
+    rng = np.random.default_rng(0)
+    features = np.arange(40, dtype=np.float32)[:, None].repeat(3, 1)
+    lengths = [augment(features, rng, 0.5, 0.5, 2.0).shape[0] for _ in range(200)]
+    assert min(lengths) >= 10 and max(lengths) <= 80 and len(set(lengths)) > 10
+    out = augment(features, rng, 1.0, 1.0, 1.0)
+    np.testing.assert_array_equal(out, features)
+
+
+def test_resample_is_linear_interpolation():
+    features = np.array([[0.0], [2.0], [4.0]], dtype=np.float32)
+    np.testing.assert_allclose(resample(features, 5)[:, 0], [0, 1, 2, 3, 4])
+
+
+def test_class_weights_inverse_frequency():
+    weights = class_weights([0, 0, 0, 1], 3)
+    assert weights[2] == 0
+    assert weights[1] == pytest.approx(3 * weights[0])
+
+
+def test_unknown_option_and_bad_file_are_reported(tmp_path):
+    with pytest.raises(ValueError, match="unknown transformer option"):
+        TransformerOptions.from_dict({"epochz": 3})
+    (tmp_path / "bad.h5").write_bytes(b"not hdf5")
+    with pytest.raises(InputFileError, match="bad.h5"):
+        train_transformer(tmp_path / "bad.h5", tmp_path / "a.pt", tmp_path / "b.json", tmp_path / "c.json",
+                          FAST, device="cpu")
