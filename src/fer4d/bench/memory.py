@@ -1,0 +1,190 @@
+"""``fer4d bench memory``: the classifier's peak memory and time per training step vs. sequence length.
+
+Reproduces the reference paper's second result (memory for batch 16 at 16…128 frames). Each
+point is one training step (forward, backward, optimiser step) on a random batch
+``(batch, frames, in_dim)`` after one untimed warm-up step.
+
+* CUDA: ``torch.cuda.max_memory_allocated`` during the steps minus the memory allocated
+  before them (model and inputs; reported as ``baseline_mb``), in MB.
+* CPU: the peak resident set size (``ru_maxrss``) minus the resident size just before the
+  first step, measured in a fresh Python process per point so that earlier points' allocations
+  do not hide later ones.
+
+Last line with ``--json``: ``{"benchmark": "memory", "batch", "device", "in_dim",
+"points": [{"frames", "peak_mb", "baseline_mb", "ms_per_batch"}]}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+import torch
+
+from fer4d import LABELS
+from fer4d.atomic import write_json
+from fer4d.models.transformer import ExpressionTransformer
+from fer4d.train.classifier import TransformerOptions
+from fer4d.train.device import resolve_device
+
+log = logging.getLogger(__name__)
+MB = 1024.0 * 1024.0
+
+
+@dataclass(frozen=True)
+class MemoryBenchmarkOptions:
+    """Options of the ``memory_benchmark`` rule (config section ``memory_benchmark``)."""
+
+    batch: int = 16
+    frames: tuple[int, ...] = (16, 32, 64, 128)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frames", tuple(int(f) for f in self.frames))
+        if self.batch < 1 or not self.frames or min(self.frames) < 1:
+            raise ValueError(f"need batch >= 1 and frames >= 1, got {self.batch}, {self.frames}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> MemoryBenchmarkOptions:
+        """Build from a config section; unknown keys are an error."""
+        d = dict(d or {})
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown memory_benchmark option(s) {unknown}; known: ['batch', 'frames']")
+        return cls(**d)
+
+
+def _training_step(model: ExpressionTransformer, optimiser: torch.optim.Optimizer,
+                   x: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> None:
+    loss = torch.nn.functional.cross_entropy(model(x, mask), target)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+
+
+def measure_point(frames: int, batch: int, in_dim: int, options: TransformerOptions,
+                  device: torch.device, steps: int = 3, seed: int = 0) -> dict[str, float]:
+    """Peak memory and mean ms per training step in this process → ``{frames, peak_mb, baseline_mb, ms_per_batch}``.
+
+    On CPU the peak is only meaningful in a fresh process (see :func:`measure_in_subprocess`).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    model = ExpressionTransformer(in_dim, n_classes=len(LABELS), **options.model_kwargs()).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=options.lr)
+    x = torch.randn(batch, frames, in_dim, generator=generator).to(device)
+    mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
+    target = torch.randint(0, len(LABELS), (batch,), generator=generator).to(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        baseline = torch.cuda.memory_allocated(device)
+    else:
+        baseline = psutil.Process().memory_info().rss
+    _training_step(model, optimiser, x, mask, target)  # warm-up (untimed): creates optimiser state
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        _training_step(model, optimiser, x, mask, target)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        peak = torch.cuda.max_memory_allocated(device)
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+    ms = (time.perf_counter() - start) * 1000.0 / steps
+    return {"frames": frames, "peak_mb": round(max(peak - baseline, 0) / MB, 3),
+            "baseline_mb": round(baseline / MB, 3), "ms_per_batch": round(ms, 3)}
+
+
+def measure_in_subprocess(frames: int, batch: int, in_dim: int, options: TransformerOptions,
+                          steps: int) -> dict[str, float]:
+    """Run :func:`measure_point` on CPU in a fresh Python process and return its result."""
+    command = [sys.executable, "-m", "fer4d.bench.memory", "--point", str(frames), "--batch", str(batch),
+               "--in-dim", str(in_dim), "--steps", str(steps),
+               "--options", json.dumps(dataclasses.asdict(options))]
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads())))
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory point {frames} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_memory_benchmark(options: MemoryBenchmarkOptions, transformer: TransformerOptions,
+                         in_dim: int = 32, device: str = "auto", steps: int = 3) -> dict[str, Any]:
+    """Measure every sequence length of ``options`` → the benchmark's JSON object."""
+    torch_device = resolve_device(device)
+    points = []
+    for frames in options.frames:
+        if torch_device.type == "cuda":
+            point = measure_point(frames, options.batch, in_dim, transformer, torch_device, steps)
+        else:
+            point = measure_in_subprocess(frames, options.batch, in_dim, transformer, steps)
+        log.info("memory: batch %d, %d frames: %.1f MB above baseline, %.1f ms per batch",
+                 options.batch, frames, point["peak_mb"], point["ms_per_batch"])
+        points.append(point)
+    return {"benchmark": "memory", "batch": options.batch, "device": str(torch_device),
+            "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "cpu",
+            "in_dim": in_dim, "transformer": dataclasses.asdict(transformer), "points": points}
+
+
+def write_memory_benchmark(out_path: str | os.PathLike, options: MemoryBenchmarkOptions,
+                           transformer: TransformerOptions, in_dim: int = 32, device: str = "auto") -> dict:
+    """Stage function of the ``memory_benchmark`` rule: run and write the JSON to ``out_path``."""
+    result = run_memory_benchmark(options, transformer, in_dim, device)
+    write_json(out_path, result)
+    return result
+
+
+def _main(args: argparse.Namespace) -> int:
+    options = MemoryBenchmarkOptions(batch=args.batch, frames=tuple(int(f) for f in args.frames.split(",")))
+    transformer = TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
+    result = run_memory_benchmark(options, transformer, args.in_dim, args.device, args.steps)
+    if args.out:
+        write_json(args.out, result)
+    if not args.json:
+        for p in result["points"]:
+            print(f"{p['frames']:>5} frames  {p['peak_mb']:9.1f} MB  {p['ms_per_batch']:8.1f} ms/batch")
+    print(json.dumps(result) if args.json else f"device {result['device']}, batch {result['batch']}")
+    return 0
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch", type=int, default=16, help="sequences per batch (default 16)")
+    parser.add_argument("--frames", default="16,32,64,128", help="comma-separated sequence lengths")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
+    parser.add_argument("--in-dim", type=int, default=32, help="frame embedding size (default 32)")
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps per point")
+    parser.add_argument("--options", default="", help="transformer options as JSON (default: defaults)")
+    parser.add_argument("--out", default="", help="also write the JSON object to this file")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("memory", help="classifier peak memory and ms/batch vs. sequence length")
+    _add_arguments(parser)
+    parser.set_defaults(func=_main)
+
+
+def _point_main(argv: list[str]) -> int:
+    """Entry point of the fresh per-point process: measure one CPU point, print its JSON."""
+    parser = argparse.ArgumentParser(prog="python -m fer4d.bench.memory")
+    parser.add_argument("--point", type=int, required=True)
+    _add_arguments(parser)
+    args = parser.parse_args(argv)
+    transformer = TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
+    point = measure_point(args.point, args.batch, args.in_dim, transformer, torch.device("cpu"), args.steps)
+    print(json.dumps(point))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_point_main(sys.argv[1:]))
