@@ -1,0 +1,132 @@
+"""Stage ``report``: gather every fold's outputs into ``results/report/``.
+
+Writes ``metrics.json``/``metrics.csv``/``confusion_matrix.csv``, the confusion matrix
+(``confusion_matrix.png`` + ``.svg``), ``training_curves.png``, ``reconstruction_error.png`` +
+``.json``, ``registration_quality.png`` + ``.json``, ``registered_sequence.png``, ``memory.png``
++ ``memory.csv``, and ``report.md`` summarising the numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fer4d.atomic import atomic_path, write_json
+from fer4d.errors import InputFileError
+from fer4d.report import plots
+from fer4d.report.autoencoder import read_autoencoder_metrics
+from fer4d.report.classification import cross_validated_metrics, write_confusion_csv, write_metrics_csv
+from fer4d.report.registered import render_registered_sequence
+from fer4d.report.registration import read_quality, summarise_quality
+from fer4d.report.summary import render_summary
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+
+
+@dataclass
+class ReportInputs:
+    """Everything the report reads. Per-fold lists are in fold order.
+
+    ``predictions`` / ``histories``: ``train_transformer``'s predictions and history JSON;
+    ``autoencoder_metrics``: ``train_autoencoder``'s metrics JSON; ``store``: ``dataset.h5``;
+    ``memory``: ``fer4d bench memory`` JSON; ``example_fit`` (+ optional ``example_scan``, its
+    ingested ``.h5``): a sequence to render. Optional inputs may be None/empty; their
+    figures then say that the input was not given.
+    """
+
+    predictions: list[PathLike]
+    histories: list[PathLike] = field(default_factory=list)
+    autoencoder_metrics: list[PathLike] = field(default_factory=list)
+    store: PathLike | None = None
+    memory: PathLike | None = None
+    example_fit: PathLike | None = None
+    example_scan: PathLike | None = None
+
+
+def _read_json(path: PathLike, what: str):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputFileError(path, f"cannot read {what} JSON: {err}") from err
+
+
+def _classification(inputs: ReportInputs, out: Path) -> dict:
+    metrics = cross_validated_metrics(inputs.predictions)
+    write_json(out / "metrics.json", metrics)
+    write_metrics_csv(out / "metrics.csv", metrics)
+    write_confusion_csv(out / "confusion_matrix.csv", metrics)
+    plots.plot_confusion_matrix(
+        metrics["confusion_matrix"], metrics["labels"],
+        f"accuracy {100 * metrics['accuracy']:.1f}%, balanced {100 * metrics['balanced_accuracy']:.1f}%",
+        out / "confusion_matrix.png", out / "confusion_matrix.svg",
+    )
+    return metrics
+
+
+def _training(inputs: ReportInputs, out: Path) -> dict:
+    histories = [_read_json(p, "transformer history") for p in inputs.histories]
+    if histories:
+        plots.plot_training_curves(histories, out / "training_curves.png")
+    else:
+        plots.plot_placeholder("no transformer histories given", out / "training_curves.png")
+    read = [read_autoencoder_metrics(p) for p in inputs.autoencoder_metrics]
+    reconstruction = {"test_error_mm": [error for _, error in read],
+                      "curves": [curves for curves, _ in read]}
+    write_json(out / "reconstruction_error.json", reconstruction)
+    plots.plot_reconstruction(reconstruction["curves"], reconstruction["test_error_mm"],
+                              out / "reconstruction_error.png")
+    return reconstruction
+
+
+def _registration(inputs: ReportInputs, out: Path) -> dict | None:
+    summary = None
+    if inputs.store is not None:
+        frames, sequences = read_quality(inputs.store)
+        summary = summarise_quality(frames, sequences)
+        write_json(out / "registration_quality.json", summary)
+        plots.plot_registration_quality({k: v for k, v in frames.items() if k != "flagged"}, sequences,
+                                        out / "registration_quality.png")
+    else:
+        plots.plot_placeholder("no store given", out / "registration_quality.png")
+    if inputs.example_fit is not None:
+        render_registered_sequence(inputs.example_fit, inputs.example_scan, out / "registered_sequence.png")
+    else:
+        plots.plot_placeholder("no example sequence given", out / "registered_sequence.png")
+    return summary
+
+
+def _memory(inputs: ReportInputs, out: Path) -> dict | None:
+    if inputs.memory is None:
+        plots.plot_placeholder("no memory benchmark given", out / "memory.png")
+        return None
+    memory = _read_json(inputs.memory, "memory benchmark")
+    if not isinstance(memory, dict) or not isinstance(memory.get("points"), list):
+        raise InputFileError(inputs.memory, "memory benchmark JSON needs a 'points' list")
+    plots.plot_memory(memory["points"], memory.get("device", "?"), memory.get("batch", 0), out / "memory.png")
+    with atomic_path(out / "memory.csv") as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["frames", "peak_mb", "baseline_mb", "ms_per_batch"])
+        writer.writerows([p["frames"], p["peak_mb"], p.get("baseline_mb", ""), p["ms_per_batch"]]
+                         for p in memory["points"])
+    return memory
+
+
+def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
+    """Write every report file into ``out_dir``; return the metrics dict (as in ``metrics.json``)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = _classification(inputs, out)
+    reconstruction = _training(inputs, out)
+    registration = _registration(inputs, out)
+    memory = _memory(inputs, out)
+    with atomic_path(out / "report.md") as tmp:
+        tmp.write_text(render_summary(metrics, registration, reconstruction, memory))
+    log.info("report: accuracy %.3f, balanced accuracy %.3f over %d test sequences → %s",
+             metrics["accuracy"], metrics["balanced_accuracy"], metrics["n"], out)
+    return metrics

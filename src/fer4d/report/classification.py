@@ -1,0 +1,90 @@
+"""Cross-validated classification results: pool every fold's test predictions into metrics.
+
+Reads the per-fold predictions JSON of ``train_transformer``
+(``{"fold", "labels", "items": [{"key", "subject", "true", "pred", "probs"}]}``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from fer4d.atomic import atomic_path
+from fer4d.errors import InputFileError
+from fer4d.report.metrics import summarise
+
+FOLD_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
+
+
+def read_predictions(path: str | os.PathLike) -> dict:
+    """One fold's predictions file, checked for the keys the report needs."""
+    try:
+        data = json.loads(open(path).read())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputFileError(path, f"cannot read predictions JSON: {err}") from err
+    if not isinstance(data, dict) or not isinstance(data.get("labels"), list) or not isinstance(data.get("items"), list):
+        raise InputFileError(path, "predictions JSON needs 'labels' (list) and 'items' (list)")
+    for item in data["items"]:
+        if not {"true", "pred"} <= set(item) or item["true"] not in data["labels"] or item["pred"] not in data["labels"]:
+            raise InputFileError(path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label")
+    return data
+
+
+def cross_validated_metrics(prediction_paths: Sequence[str | os.PathLike]) -> dict:
+    """Metrics of all folds' test predictions pooled, plus per-fold metrics and their mean ± std.
+
+    Returns :func:`fer4d.report.metrics.summarise`'s keys for the pooled predictions, and
+    ``folds``: ``[{fold, n, accuracy, balanced_accuracy, macro_f1}]``, ``fold_mean`` and
+    ``fold_std`` (population std over folds with test items) for the three scores.
+    """
+    folds = [read_predictions(p) for p in prediction_paths]
+    if not folds:
+        raise ValueError("no predictions files given")
+    labels = folds[0]["labels"]
+    for path, fold in zip(prediction_paths, folds):
+        if fold["labels"] != labels:
+            raise InputFileError(path, f"labels {fold['labels']} differ from the first fold's {labels}")
+    index = {label: i for i, label in enumerate(labels)}
+    pooled_true, pooled_pred, per_fold = [], [], []
+    for position, fold in enumerate(folds):
+        true = [index[item["true"]] for item in fold["items"]]
+        pred = [index[item["pred"]] for item in fold["items"]]
+        pooled_true += true
+        pooled_pred += pred
+        scores = summarise(true, pred, labels)
+        per_fold.append({"fold": fold.get("fold", position), "n": scores["n"],
+                         **{name: scores[name] for name in FOLD_METRICS}})
+    result = summarise(pooled_true, pooled_pred, labels)
+    scored = [f for f in per_fold if f["n"] > 0]
+    result["folds"] = per_fold
+    result["fold_mean"] = {name: float(np.mean([f[name] for f in scored])) if scored else float("nan")
+                           for name in FOLD_METRICS}
+    result["fold_std"] = {name: float(np.std([f[name] for f in scored])) if scored else float("nan")
+                          for name in FOLD_METRICS}
+    return result
+
+
+def write_metrics_csv(path: str | os.PathLike, metrics: dict) -> None:
+    """Long-format CSV ``scope,metric,value``: overall, per fold, mean/std, and per class."""
+    rows = [("overall", name, metrics[name]) for name in (*FOLD_METRICS, "n")]
+    rows += [(f"fold_{f['fold']}", name, f[name]) for f in metrics["folds"] for name in (*FOLD_METRICS, "n")]
+    rows += [(f"fold_{stat}", name, metrics[f"fold_{stat}"][name]) for stat in ("mean", "std") for name in FOLD_METRICS]
+    rows += [(f"class_{label}", name, value) for label, scores in metrics["per_class"].items()
+             for name, value in scores.items()]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["scope", "metric", "value"])
+        writer.writerows(rows)
+
+
+def write_confusion_csv(path: str | os.PathLike, metrics: dict) -> None:
+    """Confusion-matrix counts as CSV: header ``true\\pred,<labels>``, one row per true label."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["true\\pred", *metrics["labels"]])
+        for label, row in zip(metrics["labels"], metrics["confusion_matrix"]):
+            writer.writerow([label, *row])

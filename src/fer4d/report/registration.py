@@ -1,0 +1,72 @@
+"""Registration-quality summary from the store's ``sequences/{key}/quality/*`` datasets.
+
+Per frame the fit stage records the scan-to-fit residual (median and 90th percentile, mm), the
+outlier fraction, a ``flagged`` bit and, with ground truth, the vertex-to-vertex error (mm).
+"""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+
+from fer4d.errors import InputFileError
+
+FRAME_MEASURES = ("residual_median_mm", "residual_p90_mm", "v2v_mean_mm")
+
+
+def _distribution(values: np.ndarray) -> dict[str, float]:
+    if values.size == 0:
+        return {}
+    return {"mean": float(values.mean()), "median": float(np.median(values)),
+            "p90": float(np.percentile(values, 90)), "max": float(values.max())}
+
+
+def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """All frames' quality measures and a per-sequence summary.
+
+    Returns ``frames``: ``{measure: (N_frames,) float}`` for the measures in
+    :data:`FRAME_MEASURES` present in every sequence plus ``flagged (N_frames,) bool``, and
+    ``sequences``: ``[{key, n_frames, residual_median_mm, flagged_fraction[, v2v_mean_mm]}]``.
+    """
+    collected: dict[str, list[np.ndarray]] = {name: [] for name in (*FRAME_MEASURES, "flagged")}
+    sequences = []
+    try:
+        with h5py.File(store_path, "r") as f:
+            if "sequences" not in f:
+                raise InputFileError(store_path, "no 'sequences' group: not a fer4d store")
+            for key in sorted(f["sequences"]):
+                quality = f["sequences"][key].get("quality")
+                if quality is None or "residual_median_mm" not in quality:
+                    raise InputFileError(store_path, f"sequence {key!r} has no quality/residual_median_mm")
+                residual = np.asarray(quality["residual_median_mm"], dtype=np.float64)
+                flagged = np.asarray(quality["flagged"], dtype=bool) if "flagged" in quality else np.zeros(len(residual), bool)
+                entry = {"key": key, "n_frames": int(len(residual)),
+                         "residual_median_mm": float(np.median(residual)),
+                         "flagged_fraction": float(flagged.mean()) if len(flagged) else 0.0}
+                for name in FRAME_MEASURES:
+                    if name in quality:
+                        collected[name].append(np.asarray(quality[name], dtype=np.float64))
+                if "v2v_mean_mm" in quality:
+                    entry["v2v_mean_mm"] = float(np.mean(quality["v2v_mean_mm"]))
+                collected["flagged"].append(flagged)
+                sequences.append(entry)
+    except OSError as err:
+        raise InputFileError(store_path, f"cannot read store: {err}") from err
+    # A measure counts only when every sequence has it, so the frame arrays stay aligned.
+    frames = {name: np.concatenate(parts) for name, parts in collected.items()
+              if parts and len(parts) == len(sequences)}
+    return frames, sequences
+
+
+def summarise_quality(frames: dict[str, np.ndarray], sequences: list[dict]) -> dict:
+    """JSON summary: frame/sequence counts, flagged fraction, and mean/median/p90/max of each measure."""
+    flagged = frames.get("flagged", np.zeros(0, bool))
+    return {
+        "n_sequences": len(sequences),
+        "n_frames": int(flagged.size),
+        "flagged_fraction": float(flagged.mean()) if flagged.size else 0.0,
+        "frames": {name: _distribution(values) for name, values in frames.items() if name != "flagged"},
+        "sequences": sequences,
+    }
