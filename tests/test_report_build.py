@@ -94,3 +94,47 @@ def test_report_names_broken_predictions_file(tmp_path):
     bad.write_text(json.dumps({"labels": list(LABELS), "items": [{"true": "joy", "pred": "anger"}]}))
     with pytest.raises(InputFileError, match="pred.json"):
         build_report(ReportInputs(predictions=[bad]), tmp_path / "out")
+
+
+def write_fake_fit_and_scan(tmp_path):
+    """A bumpy grid 'face' whose centre rises over 6 frames, and its scan (shifted points)."""
+    u, v = np.meshgrid(np.linspace(-50, 50, 12), np.linspace(-60, 60, 14))
+    base = np.stack([u.ravel(), v.ravel(), 10 * np.cos(u.ravel() / 40)], 1).astype(np.float32)
+    idx = np.arange(12 * 14).reshape(14, 12)
+    faces = np.concatenate([np.stack([idx[:-1, :-1], idx[1:, :-1], idx[:-1, 1:]], -1).reshape(-1, 3),
+                            np.stack([idx[1:, :-1], idx[1:, 1:], idx[:-1, 1:]], -1).reshape(-1, 3)]).astype(np.int32)
+    bump = np.exp(-(base[:, 0] ** 2 + base[:, 1] ** 2) / 800)
+    vertices = np.stack([base + np.outer(bump, [0, 0, 4.0 * t]) for t in range(6)]).astype(np.float32)
+    with h5py.File(tmp_path / "fit.h5", "w") as f:
+        f["vertices"] = vertices
+        f["vertices_scan"] = vertices + np.float32(100)
+        f["faces"] = faces
+        f["frame_index"] = np.arange(6, dtype=np.int32) * 2
+        transform = np.eye(4)
+        transform[:3, 3] = -100
+        f["params/scan_to_model"] = transform
+        f.attrs.update(subject="F001", label="surprise")
+    with h5py.File(tmp_path / "scan.h5", "w") as f:
+        points = np.concatenate([vertices[t] + 100 for t in range(6)])
+        f["frames/vertices"] = points
+        f["frames/vertex_offsets"] = np.arange(7, dtype=np.int64) * len(base)
+        f["frames/faces"] = np.concatenate([faces] * 6)
+        f["frames/face_offsets"] = np.arange(7, dtype=np.int64) * len(faces)
+        f["frames/frame_index"] = np.arange(6, dtype=np.int32) * 2
+    return tmp_path / "fit.h5", tmp_path / "scan.h5"
+
+
+def test_registered_sequence_render_has_fit_and_overlay_panels(tmp_path):
+    from matplotlib.image import imread
+
+    from fer4d.report.registered import evenly_spaced, read_scan_points, render_registered_sequence
+
+    fit, scan = write_fake_fit_and_scan(tmp_path)
+    assert evenly_spaced(6, 5) == [0, 1, 2, 4, 5] and evenly_spaced(3, 5) == [0, 1, 2]
+    assert read_scan_points(scan, 10).shape == (168, 3) and read_scan_points(scan, 3) is None
+    render_registered_sequence(fit, scan, tmp_path / "seq.png", n_frames=3)
+    image = imread(tmp_path / "seq.png")[..., :3]
+    height, width, _ = image.shape
+    assert width > 3 * height  # 3 frames + the overlay panel side by side
+    panels = np.array_split(image, 4, axis=1)
+    assert all((panel < 0.9).any(axis=-1).mean() > 0.02 for panel in panels)  # each panel has content
