@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.image import imsave
 
 from fer4d.atomic import atomic_path
 
@@ -100,8 +101,9 @@ def render_meshes(
         plotter.camera.position = centre + distance * direction
         plotter.camera.up = view_up
         plotter.camera.view_angle = 30.0
+    image = plotter.screenshot(return_img=True)  # (H, W, 3) uint8
+    plotter.close()
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
-        plotter.screenshot(str(tmp))
-    plotter.close()
+        imsave(tmp, image, format="png")
     return out_path

@@ -1,0 +1,97 @@
+"""The FLAME layer: parameters → vertices, landmarks and joints (PyTorch)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from fer4d.flame import lbs
+from fer4d.flame.model import N_JOINTS, FlameModel
+
+
+class FlameOutput(NamedTuple):
+    """vertices: (B, V, 3) mm. landmarks: (B, L, 3) mm or None. joints: (B, 5, 3) mm (posed)."""
+
+    vertices: torch.Tensor
+    landmarks: torch.Tensor | None
+    joints: torch.Tensor
+
+
+class FlameLayer(nn.Module):
+    """Differentiable FLAME (Li et al. 2017) with ``n_shape`` identity and ``n_expr`` expression
+    components.
+
+    The shape and expression blendshapes are stacked into one matrix, and their effect on the
+    joints is precomputed (``J_regressor @ blendshapes``), so a forward pass is two matrix
+    products, a batched Rodrigues, a 5-joint chain and one skinning product. All constants are
+    buffers: ``.to(device, dtype)`` moves them. Build with ``dtype=torch.float64`` for full
+    double precision (casting a float32 layer up keeps float32's rounding of the model).
+    """
+
+    def __init__(self, model: FlameModel, n_shape: int, n_expr: int,
+                 dtype: torch.dtype = torch.float32):
+        super().__init__()
+        if not 0 <= n_shape <= model.shapedirs.shape[2]:
+            raise ValueError(f"n_shape={n_shape}: the model has {model.shapedirs.shape[2]}")
+        if not 0 <= n_expr <= model.exprdirs.shape[2]:
+            raise ValueError(f"n_expr={n_expr}: the model has {model.exprdirs.shape[2]}")
+        self.n_shape, self.n_expr = n_shape, n_expr
+        self.n_vertices = model.n_vertices
+        self.parents = [int(p) for p in model.parents]
+        directions = np.concatenate(
+            [model.shapedirs[:, :, :n_shape], model.exprdirs[:, :, :n_expr]], axis=2)  # (V,3,K)
+        flat_directions = directions.reshape(-1, n_shape + n_expr)  # (V*3, K)
+        joint_directions = np.einsum("jv,vck->jck", model.J_regressor, directions)
+        as_tensor = lambda array: torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
+        self.register_buffer("v_template", as_tensor(model.v_template))
+        self.register_buffer("directions_t", as_tensor(flat_directions.T))  # (K, V*3)
+        self.register_buffer("joint_template", as_tensor(model.J_regressor @ model.v_template))
+        self.register_buffer("joint_directions_t",
+                             as_tensor(joint_directions.reshape(N_JOINTS * 3, -1).T))  # (K, 15)
+        self.register_buffer("posedirs_t",
+                             as_tensor(model.posedirs.reshape(-1, model.posedirs.shape[2]).T))
+        self.register_buffer("weights", as_tensor(model.weights))
+        self.register_buffer("faces", torch.as_tensor(model.faces, dtype=torch.long))
+        if model.lmk_face_idx is not None:
+            self.register_buffer("lmk_face_idx", torch.as_tensor(model.lmk_face_idx, dtype=torch.long))
+            self.register_buffer("lmk_b_coords", as_tensor(model.lmk_b_coords))
+        else:
+            self.lmk_face_idx = self.lmk_b_coords = None
+
+    def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
+                pose: torch.Tensor | None = None, translation: torch.Tensor | None = None,
+                batch_size: int = 1) -> FlameOutput:
+        """Pose the model.
+
+        shape: (B, n_shape). expression: (B, n_expr). pose: (B, 5, 3) axis-angle in radians for
+        [global, neck, jaw, eye_l, eye_r]. translation: (B, 3) mm. Any may be None (zeros);
+        the batch size comes from the first given, else ``batch_size``.
+        returns: FlameOutput with vertices (B, V, 3), landmarks (B, L, 3) or None, joints (B, 5, 3).
+        """
+        given = [t for t in (shape, expression, pose, translation) if t is not None]
+        batch = given[0].shape[0] if given else batch_size
+        like = self.v_template
+        zeros = lambda *size: like.new_zeros(batch, *size)
+        shape = zeros(self.n_shape) if shape is None else shape
+        expression = zeros(self.n_expr) if expression is None else expression
+        pose = zeros(N_JOINTS, 3) if pose is None else pose
+        coefficients = torch.cat([shape, expression], dim=1)  # (B, K)
+
+        rest = self.v_template + (coefficients @ self.directions_t).reshape(batch, -1, 3)
+        joints = self.joint_template + (coefficients @ self.joint_directions_t).reshape(
+            batch, N_JOINTS, 3)
+        rotations = lbs.rodrigues(pose)  # (B, 5, 3, 3)
+        rest = rest + (lbs.pose_features(rotations) @ self.posedirs_t).reshape(batch, -1, 3)
+        posed_joints, transforms = lbs.rigid_transforms(rotations, joints, self.parents)
+        vertices = lbs.skin(rest, self.weights, transforms)
+        if translation is not None:
+            vertices = vertices + translation[:, None, :]
+            posed_joints = posed_joints + translation[:, None, :]
+        landmarks = None
+        if self.lmk_face_idx is not None:
+            landmarks = lbs.barycentric_points(vertices, self.faces, self.lmk_face_idx,
+                                               self.lmk_b_coords)
+        return FlameOutput(vertices, landmarks, posed_joints)

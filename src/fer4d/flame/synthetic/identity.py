@@ -1,0 +1,63 @@
+"""Identity (shape) components of the synthetic face: smooth, low-frequency displacement fields
+with decaying standard deviation, like a PCA basis of head shapes (mm per unit coefficient)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fer4d.flame.synthetic.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smoothstep
+
+N_RANDOM_SMOOTH = 18
+"""Seeded random smooth components after the named ones."""
+
+
+def _named_directions(mesh: FaceMesh) -> list[np.ndarray]:
+    """Interpretable components, each (V, 3) mm, in decreasing size."""
+    x, y, z = mesh.vertices.T
+    front = np.clip(z / 90.0, 0.0, 1.2)
+    zero = np.zeros_like(x)
+    eye_x = EYE_CENTRES[0][0]
+    fields = [
+        (0.05 * x, zero, zero),  # face width
+        (zero, 0.04 * (y + 15), zero),  # face height
+        (zero, zero, 0.05 * z),  # head depth
+        (0.07 * x * smoothstep((-50 - y) / 25), zero, zero),  # jaw width
+        (zero, zero, 4.0 * gaussian(x, y, 0, -28, 9, 12)),  # nose size
+        (zero, -3.0 * gaussian(x, y, 0, -32, 12, 8), zero),  # nose length
+        (zero, 3.0 * gaussian(x, y, 0, 22, 40, 8), zero),  # brow height
+        (2.5 * np.sign(x) * gaussian(x, y, eye_x, 2, 14, 10, mirror=True), zero, zero),  # eyes
+        (0.1 * x * gaussian(x, y, 0, MOUTH_Y, 25, 8), zero, zero),  # mouth width
+        (zero, zero, 5.0 * gaussian(x, y, 0, -92, 16, 10)),  # chin protrusion
+        (2.0 * np.sign(x) * gaussian(x, y, 45, -35, 16, 15, mirror=True), zero,
+         4.0 * gaussian(x, y, 45, -35, 16, 15, mirror=True)),  # cheek fullness
+        (zero, zero, -0.08 * (y - 20) * smoothstep((y - 20) / 30) * front),  # forehead slope
+    ]
+    return [np.stack(field, axis=1) for field in fields]
+
+
+def _random_smooth_direction(mesh: FaceMesh, rng: np.random.Generator) -> np.ndarray:
+    """A symmetric sum of three broad Gaussian bumps with random 3D directions, unit peak-ish."""
+    x, y, _ = mesh.vertices.T
+    field = np.zeros_like(mesh.vertices)
+    for _ in range(3):
+        cx, cy = rng.uniform(0, 55), rng.uniform(-100, 80)
+        width = rng.uniform(20, 45)
+        direction = rng.normal(size=3) * np.array([0.5, 0.6, 1.0])
+        left = gaussian(x, y, cx, cy, width, width)
+        right = gaussian(x, y, -cx, cy, width, width)
+        mirrored = direction * np.array([-1.0, 1.0, 1.0])
+        field += left[:, None] * direction + right[:, None] * mirrored
+    return field / np.abs(field).max()
+
+
+def identity_directions(mesh: FaceMesh, seed: int) -> np.ndarray:
+    """(V, 3, K) identity components in mm per unit coefficient, K = 12 named + random ones.
+
+    Named components first (face width, height, depth, jaw width, nose size and length, brow
+    height, eye spacing, mouth width, chin, cheeks, forehead slope), then ``N_RANDOM_SMOOTH``
+    seeded smooth fields with standard deviation 3 mm · 0.85^k.
+    """
+    rng = np.random.default_rng(seed)
+    named = _named_directions(mesh)
+    random = [3.0 * 0.85**k * _random_smooth_direction(mesh, rng) for k in range(N_RANDOM_SMOOTH)]
+    return np.stack(named + random, axis=2)
