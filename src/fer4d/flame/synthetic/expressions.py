@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fer4d.flame.synthetic.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smoothstep
+from fer4d.flame.synthetic.geometry import (EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian,
+                                            smooth_sign, smoothstep)
 
 EyeSide = float  # +1: subject's left (+x), -1: right
 
@@ -61,16 +62,16 @@ def _brow_lower(mesh: FaceMesh) -> np.ndarray:
     brows = gaussian(x, y, 24, 21, 17, 9, mirror=True)
     inner = gaussian(x, y, 14, 19, 9, 8, mirror=True)
     glabella = gaussian(x, y, 0, 16, 7, 6)
-    return _field(mesh, dx=-3.0 * np.sign(x) * inner, dy=-5.0 * brows - 2.0 * inner,
+    return _field(mesh, dx=-3.0 * smooth_sign(x) * inner, dy=-5.0 * brows - 2.0 * inner,
                   dz=2.0 * glabella + 1.0 * brows)
 
 
 def _eyelids(mesh: FaceMesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Masks (V,) of the upper lids, lower lids, and the sign of x (which eye)."""
+    """Masks (V,) of the upper lids, lower lids, and a smooth sign of x (which eye)."""
     x, y = mesh.vertices[:, 0], mesh.vertices[:, 1]
     around = sum(gaussian(x, y, cx, cy, 12, 5) for cx, cy in EYE_CENTRES)
     upper = smoothstep((y - EYE_CENTRES[0][1] + 2.0) / 4.0)
-    return around * upper, around * (1.0 - upper), np.sign(x)
+    return around * upper, around * (1.0 - upper), smooth_sign(x)
 
 
 def _upper_lid_raise(mesh: FaceMesh) -> np.ndarray:
@@ -80,7 +81,7 @@ def _upper_lid_raise(mesh: FaceMesh) -> np.ndarray:
 
 def _lid_tighten(mesh: FaceMesh, side: EyeSide) -> np.ndarray:
     upper, lower, sign = _eyelids(mesh)
-    this_eye = sign == side
+    this_eye = 0.5 * (1.0 + side * sign)
     return _field(mesh, dy=this_eye * (-4.0 * upper + 2.0 * lower))
 
 
@@ -132,7 +133,7 @@ def _lip_corner_depress(mesh: FaceMesh) -> np.ndarray:
 def _lip_stretch(mesh: FaceMesh) -> np.ndarray:
     x = mesh.vertices[:, 0]
     corners = _mouth_corners(mesh)
-    return _field(mesh, dx=6.0 * np.sign(x) * corners, dy=-1.5 * corners, dz=-2.0 * corners)
+    return _field(mesh, dx=6.0 * smooth_sign(x) * corners, dy=-1.5 * corners, dz=-2.0 * corners)
 
 
 def _lips(mesh: FaceMesh) -> np.ndarray:
@@ -149,7 +150,7 @@ def _lip_press(mesh: FaceMesh) -> np.ndarray:
 def _lip_funnel(mesh: FaceMesh) -> np.ndarray:
     x, y = mesh.vertices[:, 0], mesh.vertices[:, 1]
     corners = gaussian(x, y, 24, MOUTH_Y, 8, 8, mirror=True)
-    return _field(mesh, dx=-4.0 * np.sign(x) * corners, dz=6.0 * _lips(mesh))
+    return _field(mesh, dx=-4.0 * smooth_sign(x) * corners, dz=6.0 * _lips(mesh))
 
 
 def _mouth_open(mesh: FaceMesh) -> np.ndarray:

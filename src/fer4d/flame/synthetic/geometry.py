@@ -34,6 +34,11 @@ def gaussian(x: np.ndarray, y: np.ndarray, x0: float, y0: float, sx: float, sy: 
     return bump
 
 
+def smooth_sign(x: np.ndarray, width: float = 8.0) -> np.ndarray:
+    """tanh(x / width): a sign of x that stays continuous (and fold-free) across x = 0."""
+    return np.tanh(x / width)
+
+
 def smoothstep(u: np.ndarray) -> np.ndarray:
     """0 below 0, 1 above 1, C¹ cubic in between."""
     u = np.clip(u, 0.0, 1.0)

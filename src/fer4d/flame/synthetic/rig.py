@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from fer4d.flame.model import N_POSE_FEATURES
-from fer4d.flame.synthetic.geometry import MOUTH_HALF_WIDTH, MOUTH_Y, FaceMesh, gaussian, smoothstep
+from fer4d.flame.synthetic.geometry import (MOUTH_HALF_WIDTH, MOUTH_Y, FaceMesh, gaussian,
+                                            smooth_sign, smoothstep)
 
 JOINTS_MM = np.array([
     [0.0, -122.0, 0.0],  # global: neck base
@@ -71,5 +72,5 @@ def pose_correctives(mesh: FaceMesh) -> np.ndarray:
     cheeks = gaussian(x, y, 40, -50, 14, 14, mirror=True)
     lower_lip = gaussian(x, y, 0, -64, MOUTH_HALF_WIDTH * 0.7, 6) * mesh.lower_lip_side
     correctives[:, 2, JAW_OPEN_FEATURE] = -8.0 * cheeks - 4.0 * lower_lip
-    correctives[:, 0, JAW_OPEN_FEATURE] = -3.0 * np.sign(x) * cheeks
+    correctives[:, 0, JAW_OPEN_FEATURE] = -3.0 * smooth_sign(x) * cheeks
     return correctives
