@@ -1,1 +1,6 @@
-"""fer4d.fitting."""
+"""fer4d.fitting: robust, landmark-free FLAME registration of 3D scan sequences."""
+
+from fer4d.fitting.options import FitOptions
+from fer4d.fitting.sequence import FitResult, fit_sequence
+
+__all__ = ["FitOptions", "FitResult", "fit_sequence"]

@@ -1,0 +1,185 @@
+"""Non-rigid FLAME fitting of a batch of frames with one shared identity.
+
+Unknowns: the identity ``shape`` (shared), and per frame ``expression``, ``pose`` (global, neck,
+jaw, eyes; axis-angle) and ``translation``. Energy (per frame, averaged over the batch):
+
+* scan → model: Geman–McClure-robust (Geman & McClure 1987) point-to-plane distance of each scan
+  point to its nearest model vertex, along that vertex's normal;
+* model → scan: the same penalty for each model vertex whose nearest scan point lies within
+  ``model_to_scan_max_mm``, along the scan normal (vertices over holes have no partner, so holes
+  do not pull the fit);
+* L2 priors on shape, expression and the non-global joints, and a first-difference temporal
+  smoothness on expression, pose and translation.
+
+Correspondences are refreshed ``stage_rounds`` times per coarse-to-fine stage (scan subsets of
+``stage_points`` points), each refresh followed by L-BFGS (Nocedal 1980) with them fixed:
+the energy is then smooth and L-BFGS converges in a handful of iterations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+
+from fer4d.fitting.geometry import vertex_normals
+from fer4d.fitting.options import FitOptions
+from fer4d.flame.layer import FlameLayer
+
+POSE_SCALE = 100.0
+"""Pose is optimised as ``pose * POSE_SCALE`` (≈ mm of motion at head size per unit), so that all
+unknowns have similar scales for L-BFGS."""
+
+
+@dataclass(frozen=True)
+class ScanFrame:
+    """One scan in the model frame: points (N, 3) float32 mm, normals (N, 3) unit (zero where a
+    point is in no triangle), tree: KD-tree over points."""
+
+    points: np.ndarray
+    normals: np.ndarray
+    tree: cKDTree
+
+
+@dataclass
+class SequenceParams:
+    """FLAME parameters of T frames: shape (n_shape,), expression (T, n_expr),
+    pose (T, 5, 3) axis-angle rad, translation (T, 3) mm."""
+
+    shape: np.ndarray
+    expression: np.ndarray
+    pose: np.ndarray
+    translation: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_frames: int, n_shape: int, n_expr: int) -> SequenceParams:
+        return cls(np.zeros(n_shape, np.float32), np.zeros((n_frames, n_expr), np.float32),
+                   np.zeros((n_frames, 5, 3), np.float32), np.zeros((n_frames, 3), np.float32))
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Fixed correspondences for one L-BFGS round, flattened over the batch.
+
+    vertex: (M,) long index into the flattened (B*V) vertices; target: (M, 3) mm point the
+    vertex should lie near; normal: (M, 3) direction the distance is measured along;
+    weight: (M,) per-pair weight (1 / pairs of its frame / B).
+    """
+
+    vertex: torch.Tensor
+    target: torch.Tensor
+    normal: torch.Tensor
+    weight: torch.Tensor
+
+    @classmethod
+    def build(cls, vertex: list, target: list, normal: list, weight: list,
+              device: torch.device) -> Pairs:
+        cat = lambda parts, dtype: torch.as_tensor(np.concatenate(parts), dtype=dtype, device=device)
+        return cls(cat(vertex, torch.long), cat(target, torch.float32),
+                   cat(normal, torch.float32), cat(weight, torch.float32))
+
+    def energy(self, flat_vertices: torch.Tensor, scale: float) -> torch.Tensor:
+        """Σ weight · GM(point-to-plane distance); flat_vertices: (B*V, 3)."""
+        residual = ((flat_vertices[self.vertex] - self.target) * self.normal).sum(-1)
+        squared = residual * residual
+        return (self.weight * squared * scale**2 / (squared + scale**2)).sum()
+
+
+def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame],
+               subsets: list[np.ndarray], options: FitOptions,
+               device: torch.device) -> tuple[Pairs, Pairs]:
+    """Nearest-neighbour correspondences for the current fit.
+
+    vertices, normals: (B, V, 3) current model; subsets: per frame, indices of the scan points
+    used in this stage. Returns (scan → model pairs, model → scan pairs).
+    """
+    n_frames, n_vertices = vertices.shape[:2]
+    scan_side: tuple[list, list, list, list] = ([], [], [], [])
+    model_side: tuple[list, list, list, list] = ([], [], [], [])
+    for b, (frame, subset) in enumerate(zip(frames, subsets)):
+        points = frame.points[subset]
+        _, nearest = cKDTree(vertices[b]).query(points, workers=-1)
+        for part, value in zip(scan_side, (b * n_vertices + nearest, points, normals[b, nearest],
+                                           np.full(len(points), 1.0 / (len(points) * n_frames)))):
+            part.append(value)
+        distance, partner = frame.tree.query(vertices[b], distance_upper_bound=options.model_to_scan_max_mm,
+                                             workers=-1)
+        has = np.isfinite(distance)
+        has[has] = np.abs(frame.normals[partner[has]]).sum(axis=1) > 0
+        weight = options.model_to_scan_weight / (max(int(has.sum()), 1) * n_frames)
+        for part, value in zip(model_side, (b * n_vertices + np.flatnonzero(has), frame.points[partner[has]],
+                                            frame.normals[partner[has]], np.full(int(has.sum()), weight))):
+            part.append(value)
+    return Pairs.build(*scan_side, device=device), Pairs.build(*model_side, device=device)
+
+
+class FrameBatchFit:
+    """The unknowns of one batch of frames as torch leaves, and the energy over them."""
+
+    def __init__(self, layer: FlameLayer, init: SequenceParams, fit_shape: bool, options: FitOptions,
+                 device: torch.device):
+        leaf = lambda array, grad: torch.tensor(array, dtype=torch.float32, device=device,
+                                                requires_grad=grad)
+        self.layer, self.options = layer, options
+        self.shape = leaf(init.shape[None], fit_shape)
+        self.expression = leaf(init.expression, True)
+        self.pose = leaf(init.pose * POSE_SCALE, True)
+        self.translation = leaf(init.translation, True)
+
+    def unknowns(self) -> list[torch.Tensor]:
+        leaves = [self.shape, self.expression, self.pose, self.translation]
+        return [leaf for leaf in leaves if leaf.requires_grad]
+
+    def vertices(self) -> torch.Tensor:
+        """(B, V, 3) mm in the model frame."""
+        n = self.expression.shape[0]
+        return self.layer(self.shape.expand(n, -1), self.expression, self.pose / POSE_SCALE,
+                          self.translation).vertices
+
+    def energy(self, scan_pairs: Pairs, model_pairs: Pairs) -> torch.Tensor:
+        o = self.options
+        flat = self.vertices().reshape(-1, 3)
+        data = scan_pairs.energy(flat, o.robust_scale_mm) + model_pairs.energy(flat, o.robust_scale_mm)
+        pose = self.pose / POSE_SCALE
+        prior = (o.shape_prior * self.shape.square().sum()
+                 + o.expression_prior * self.expression.square().sum(1).mean()
+                 + o.pose_prior * pose[:, 1:].square().sum((1, 2)).mean())
+        if self.expression.shape[0] < 2:
+            return data + prior
+        steps = [torch.diff(x, dim=0).square().flatten(1).sum(1)
+                 for x in (self.expression, self.pose, self.translation)]
+        return data + prior + o.smoothness * sum(steps).mean()
+
+    def result(self) -> SequenceParams:
+        as_np = lambda t: t.detach().cpu().numpy().astype(np.float32)
+        return SequenceParams(as_np(self.shape)[0], as_np(self.expression),
+                              as_np(self.pose) / POSE_SCALE, as_np(self.translation))
+
+
+def fit_batch(layer: FlameLayer, frames: list[ScanFrame], init: SequenceParams, fit_shape: bool,
+              options: FitOptions, device: torch.device, rng: np.random.Generator) -> SequenceParams:
+    """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters."""
+    problem = FrameBatchFit(layer, init, fit_shape, options, device)
+    faces = layer.faces
+    for n_points, rounds in zip(options.stage_points, options.stage_rounds):
+        subsets = [np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)),
+                                      replace=False)) for f in frames]
+        for _ in range(rounds):
+            with torch.no_grad():
+                vertices = problem.vertices()
+                normals = vertex_normals(vertices, faces)
+            scan_pairs, model_pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(),
+                                                 frames, subsets, options, device)
+            optimiser = torch.optim.LBFGS(problem.unknowns(), lr=1.0, max_iter=options.lbfgs_iterations,
+                                          history_size=10, line_search_fn="strong_wolfe")
+
+            def closure() -> torch.Tensor:
+                optimiser.zero_grad(set_to_none=True)
+                energy = problem.energy(scan_pairs, model_pairs)
+                energy.backward()
+                return energy
+
+            optimiser.step(closure)
+    return problem.result()

@@ -1,0 +1,70 @@
+"""Options of the ``fit`` stage (config section ``fit``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Knobs of FLAME registration; defaults suit the small synthetic CPU run.
+
+    ``n_shape`` / ``n_expr`` are capped at what the model file has. The non-rigid fit runs
+    ``len(stage_points)`` coarse-to-fine stages: stage ``s`` uses at most ``stage_points[s]``
+    scan points per frame (0 = all) and ``stage_rounds[s]`` correspondence refreshes, each
+    followed by ``lbfgs_iterations`` L-BFGS iterations with the correspondences fixed.
+    """
+
+    n_shape: int = 50
+    n_expr: int = 50
+    rigid_points: int = 1500
+    rigid_iterations: int = 30
+    rigid_keep: float = 0.8
+    stage_points: tuple[int, ...] = (1500, 4000)
+    stage_rounds: tuple[int, ...] = (4, 3)
+    lbfgs_iterations: int = 8
+    robust_scale_mm: float = 2.0
+    model_to_scan_weight: float = 0.5
+    model_to_scan_max_mm: float = 3.0
+    shape_prior: float = 1.0e-3
+    expression_prior: float = 1.0e-3
+    pose_prior: float = 1.0
+    smoothness: float = 1.0e-2
+    chunk_frames: int = 64
+    outlier_mm: float = 5.0
+    flag_median_mm: float = 1.0
+    flag_p90_mm: float = 3.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stage_points", tuple(int(p) for p in self.stage_points))
+        object.__setattr__(self, "stage_rounds", tuple(int(r) for r in self.stage_rounds))
+        problems = []
+        if self.n_shape < 0 or self.n_expr < 0:
+            problems.append(f"n_shape and n_expr must be >= 0, got {self.n_shape}, {self.n_expr}")
+        if not self.stage_points or len(self.stage_points) != len(self.stage_rounds):
+            problems.append("stage_points and stage_rounds need the same, non-zero length")
+        if min(self.stage_points, default=0) < 0 or min(self.stage_rounds, default=1) < 1:
+            problems.append("stage_points must be >= 0 (0 = all) and stage_rounds >= 1")
+        if not 0.1 <= self.rigid_keep <= 1.0:
+            problems.append(f"rigid_keep must be in [0.1, 1], got {self.rigid_keep}")
+        positive = ("rigid_points", "rigid_iterations", "lbfgs_iterations", "robust_scale_mm",
+                    "model_to_scan_max_mm", "chunk_frames", "outlier_mm", "flag_median_mm",
+                    "flag_p90_mm")
+        problems += [f"{name} must be > 0" for name in positive if getattr(self, name) <= 0]
+        weights = ("model_to_scan_weight", "shape_prior", "expression_prior", "pose_prior",
+                   "smoothness")
+        problems += [f"{name} must be >= 0" for name in weights if getattr(self, name) < 0]
+        if problems:
+            raise ValueError("invalid fit options: " + "; ".join(problems))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> FitOptions:
+        """Build from a config section; unknown keys are an error (they are probably typos)."""
+        d = dict(d or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown fit option(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
