@@ -1,0 +1,77 @@
+"""``fer4d synth``: write a synthetic dataset; ``fer4d synth-render``: picture one sequence."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from fer4d.synth.options import FORMATS, UNITS, SynthOptions
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "flame_synthetic.pkl"
+"""File name of the synthetic model that ``fer4d synth`` makes inside the output folder."""
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from fer4d.flame import make_synthetic_flame
+    from fer4d.synth.dataset import synthesize_dataset
+
+    defaults = SynthOptions()
+    changes = {
+        field: getattr(args, field)
+        for field in ("subjects", "frames_min", "frames_max", "noise_mm", "scan_points", "units",
+                      "format", "seed", "difficulty", "model_vertices")
+        if getattr(args, field) is not None
+    }
+    options = defaults.replace(**changes)
+    out = Path(args.out)
+    model = Path(args.model) if args.model else out / MODEL_NAME
+    if not args.model:
+        make_synthetic_flame(model, n_vertices=options.model_vertices, seed=options.seed)
+        log.info("wrote synthetic model %s", model)
+    synthesize_dataset(model, out, options)
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from fer4d.flame import load_flame
+    from fer4d.synth.render import render_sequence
+
+    model = Path(args.model) if args.model else Path(args.dataset) / MODEL_NAME
+    faces = load_flame(model).faces if model.is_file() else None
+    path = render_sequence(args.dataset, args.subject, args.label, args.out, args.frames, faces)
+    print(path)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    synth = subparsers.add_parser(
+        "synth", help="write a synthetic 4D expression dataset (BU-4DFE layout, raw scans + ground truth)"
+    )
+    synth.add_argument("--out", required=True, help="output folder")
+    synth.add_argument("--model", help="FLAME-format model (default: make a synthetic one in --out)")
+    synth.add_argument("--subjects", type=int)
+    synth.add_argument("--frames-min", type=int)
+    synth.add_argument("--frames-max", type=int)
+    synth.add_argument("--noise-mm", type=float)
+    synth.add_argument("--scan-points", type=int)
+    synth.add_argument("--units", choices=UNITS)
+    synth.add_argument("--format", choices=FORMATS)
+    synth.add_argument("--difficulty", type=float)
+    synth.add_argument("--model-vertices", type=int)
+    synth.add_argument("--seed", type=int)
+    synth.set_defaults(func=run_synth)
+
+    render = subparsers.add_parser(
+        "synth-render", help="render a few frames of a synthetic sequence (scan and ground truth) to PNG"
+    )
+    render.add_argument("dataset", help="folder written by `fer4d synth`")
+    render.add_argument("--subject", required=True, help="e.g. F001")
+    render.add_argument("--label", required=True, help="canonical label, e.g. happiness")
+    render.add_argument("--out", required=True, help="PNG to write")
+    render.add_argument("--frames", type=int, default=4, help="number of frames to show")
+    render.add_argument("--model", help="model whose faces draw the ground truth "
+                        f"(default: DATASET/{MODEL_NAME} if present)")
+    render.set_defaults(func=run_render)
