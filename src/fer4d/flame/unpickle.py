@@ -55,7 +55,7 @@ class ChumpyStub:
         return np.asarray(self.__dict__["x"], dtype=dtype)
 
 
-def _chumpy_class() -> type:
+def chumpy_class() -> type:
     """The real ``chumpy.ch.Ch`` when importable, else ``ChumpyStub``."""
     try:
         return importlib.import_module("chumpy.ch").Ch
@@ -74,7 +74,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         if module in _SPARSE_MODULES and name in _SPARSE_CLASSES:
             return getattr(scipy.sparse, name)
         if (module, name) in _CHUMPY_GLOBALS:
-            return _chumpy_class()
+            return chumpy_class()
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 

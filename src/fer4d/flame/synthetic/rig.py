@@ -66,10 +66,10 @@ def joint_regressor(vertices: np.ndarray, joints: np.ndarray, width: float = 35.
 
 def pose_correctives(mesh: FaceMesh) -> np.ndarray:
     """(V, 3, 36) pose-corrective blendshapes: opening the jaw hollows the cheeks and pulls the
-    lower lip back a little (mm per unit of sin(angle))."""
+    lower lip back a little (mm per unit of sin(angle)); only where the jaw has weight."""
     x, y = mesh.vertices[:, 0], mesh.vertices[:, 1]
     correctives = np.zeros((len(x), 3, N_POSE_FEATURES))
-    cheeks = gaussian(x, y, 40, -50, 14, 14, mirror=True)
+    cheeks = gaussian(x, y, 40, -50, 14, 14, mirror=True) * jaw_weights(mesh)
     lower_lip = gaussian(x, y, 0, -64, MOUTH_HALF_WIDTH * 0.7, 6) * mesh.lower_lip_side
     correctives[:, 2, JAW_OPEN_FEATURE] = -8.0 * cheeks - 4.0 * lower_lip
     correctives[:, 0, JAW_OPEN_FEATURE] = -3.0 * smooth_sign(x) * cheeks

@@ -1,0 +1,91 @@
+"""``fer4d flame synth | info | render | to-npz``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from fer4d.flame.files import guess_scale_to_mm, load_flame
+from fer4d.flame.model import save_flame_npz
+from fer4d.flame.synthetic import make_synthetic_flame
+from fer4d.flame.unpickle import restricted_load, to_numpy
+
+
+def _synth(args: argparse.Namespace) -> int:
+    path = make_synthetic_flame(args.out, n_vertices=args.vertices, seed=args.seed)
+    print(path)
+    return 0
+
+
+def _file_units(path: str) -> str:
+    """'m' or 'mm', guessed from the size of the template as stored in the file."""
+    if str(path).endswith(".npz"):
+        return "mm"
+    raw = to_numpy(restricted_load(path)["v_template"])
+    return "m" if guess_scale_to_mm(raw) == 1000.0 else "mm"
+
+
+def describe(path: str) -> dict:
+    """Counts and units of a model file, as printed by ``fer4d flame info``."""
+    model = load_flame(path)
+    nonzero = lambda dirs: int((np.abs(dirs).reshape(-1, dirs.shape[2]).max(axis=0) > 0).sum())
+    return {
+        "path": str(path),
+        "vertices": model.n_vertices,
+        "faces": int(len(model.faces)),
+        "shape_components": int(model.shapedirs.shape[2]),
+        "shape_components_nonzero": nonzero(model.shapedirs),
+        "expression_components": int(model.exprdirs.shape[2]),
+        "expression_components_nonzero": nonzero(model.exprdirs),
+        "file_units": _file_units(path),
+        "extent_mm": [round(float(e), 1) for e in np.ptp(model.v_template, axis=0)],
+        "landmarks": 0 if model.lmk_face_idx is None else int(len(model.lmk_face_idx)),
+    }
+
+
+def _info(args: argparse.Namespace) -> int:
+    print(json.dumps(describe(args.path), indent=2))
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from fer4d.flame.preview import render_emotions
+
+    print(render_emotions(args.model, args.out))
+    return 0
+
+
+def _to_npz(args: argparse.Namespace) -> int:
+    model = load_flame(args.pkl, n_shape_total=args.n_shape_total, landmarks=args.landmarks)
+    print(save_flame_npz(model, args.out))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    flame = subparsers.add_parser("flame", help="FLAME model files and the synthetic model")
+    commands = flame.add_subparsers(dest="flame_command", required=True, metavar="COMMAND")
+
+    synth = commands.add_parser("synth", help="write the synthetic FLAME-format model (metres)")
+    synth.add_argument("--out", required=True, help="model .pkl to write")
+    synth.add_argument("--vertices", type=int, default=1500, help="about this many vertices")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(func=_synth)
+
+    info = commands.add_parser("info", help="vertex/face/component counts, units, landmarks")
+    info.add_argument("path", help="FLAME .pkl or .npz")
+    info.set_defaults(func=_info)
+
+    render = commands.add_parser("render", help="PNG of the template and six emotion prototypes")
+    render.add_argument("--model", required=True, help="FLAME .pkl or .npz")
+    render.add_argument("--out", required=True, help="PNG to write")
+    render.set_defaults(func=_render)
+
+    to_npz = commands.add_parser("to-npz", help="convert a FLAME pkl to a fast-loading .npz (mm)")
+    to_npz.add_argument("pkl")
+    to_npz.add_argument("out")
+    to_npz.add_argument("--landmarks", default=None, help="landmark embedding to include")
+    to_npz.add_argument("--n-shape-total", type=int, default=300,
+                        help="identity columns in shapedirs before the expression ones")
+    to_npz.set_defaults(func=_to_npz)
