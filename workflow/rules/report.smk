@@ -17,6 +17,7 @@ rule memory_benchmark:
     params:
         options=config["memory_benchmark"],
         transformer=config["transformer"],
+        in_dim=config["autoencoder"]["latent"],
         device=config["device"],
         code=code_version("bench", "models.transformer"),
     script:
