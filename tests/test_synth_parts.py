@@ -12,7 +12,7 @@ from fer4d import LABELS
 from fer4d.synth.dynamics import Timing, apex_frame, blink_track, intensity_envelope
 from fer4d.synth.layout import plan_sequences, subject_name, synthetic_sequences
 from fer4d.synth.options import SynthOptions
-from fer4d.synth.scanner import ScanSession, random_scanner_pose
+from fer4d.synth.scanner import ScanSession, longest_edges, random_scanner_pose
 from fer4d.synth.surface import resample_surface
 from fer4d.synth.writers import write_scan
 
@@ -90,7 +90,8 @@ def make_session(units: str, seed: int = 0) -> tuple[ScanSession, np.ndarray]:
     sampling = resample_surface(vertices, faces, 2000, rng)
     rotation, translation = random_scanner_pose(rng)
     missing = np.zeros(sampling.weights.shape[0], bool)
-    return ScanSession(sampling, missing, rotation, translation, units), vertices
+    rest = longest_edges(sampling.sample(vertices), sampling.faces)
+    return ScanSession(sampling, rest, missing, rotation, translation, units), vertices
 
 
 def test_capture_noise_units_holes_and_outliers():

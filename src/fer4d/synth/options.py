@@ -1,4 +1,4 @@
-"""Options of the ``synthesize`` stage (config section ``synth``)."""
+"""Options of the ``synthesize`` stage (config section ``synthetic``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from fer4d.options import SectionOptions
+
 UNITS = ("mm", "m")
 FORMATS = ("wrl", "obj", "ply")
 
 
 @dataclass(frozen=True)
-class SynthOptions:
+class SynthOptions(SectionOptions):
     """Knobs of the synthetic 4D expression dataset; defaults suit the small CPU default run.
 
     ``hole_fraction`` is the fraction of each scan's surface lost in random missing patches
@@ -20,11 +22,13 @@ class SynthOptions:
     (0 = none). ``difficulty`` scales individual style, intensity variation and head motion.
     """
 
+    SECTION = "synthetic"
+
     subjects: int = 8
     frames_min: int = 24
     frames_max: int = 40
     noise_mm: float = 0.2
-    hole_fraction: float = 0.02
+    hole_fraction: float = 0.01
     outlier_fraction: float = 0.002
     fragments: int = 2
     scan_points: int = 6000
@@ -60,16 +64,6 @@ class SynthOptions:
             problems.append(f"difficulty must be >= 0, got {self.difficulty}")
         if problems:
             raise ValueError("invalid synth options: " + "; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> SynthOptions:
-        """Build from a config section; unknown keys are an error (they are probably typos)."""
-        d = dict(d or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown synth option(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
 
     def replace(self, **changes: Any) -> SynthOptions:
         """A copy with some fields changed (validated again)."""

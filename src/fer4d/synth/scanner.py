@@ -23,18 +23,24 @@ PATCH_RADIUS_MM = 7.0
 SPIKE_RANGE_MM = (3.0, 25.0)
 """How far an outlier vertex is thrown along its normal (either side)."""
 
+MAX_STRETCH = 2.0
+"""A triangle whose longest edge grows beyond ``MAX_STRETCH`` times its neutral length (plus
+1 mm) is not reconstructed: a scanner does not bridge an opening mouth."""
+
 
 @dataclass(frozen=True)
 class ScanSession:
     """The fixed set-up of one recorded sequence.
 
-    ``sampling``: scan triangulation embedded in the model surface; ``always_missing (N,) bool``:
-    scan vertices the scanner never sees (eyes, nostrils); ``rotation (3,3)``, ``translation
-    (3,) mm``: model frame → scanner frame, ``x_scan = rotation @ x + translation``; ``units``:
-    "mm" or "m" for the written scans.
+    ``sampling``: scan triangulation embedded in the model surface; ``rest_edges_mm (F,)``: each
+    scan triangle's longest edge on the neutral face; ``always_missing (N,) bool``: scan
+    vertices the scanner never sees (eyes, nostrils); ``rotation (3,3)``, ``translation (3,)
+    mm``: model frame → scanner frame, ``x_scan = rotation @ x + translation``; ``units``: "mm"
+    or "m" for the written scans.
     """
 
     sampling: SurfaceSampling
+    rest_edges_mm: np.ndarray
     always_missing: np.ndarray
     rotation: np.ndarray
     translation: np.ndarray
@@ -61,6 +67,7 @@ class ScanSession:
         """
         points = self.sampling.sample(model_vertices)
         faces = self.sampling.faces
+        faces = faces[longest_edges(points, faces) <= MAX_STRETCH * self.rest_edges_mm + 1.0]
         normals = vertex_normals(points, faces)
         points = points + normals * rng.normal(scale=noise_mm, size=(len(points), 1))
 
@@ -83,6 +90,12 @@ class ScanSession:
 
         scanned = self.to_scanner(points) / MM_PER_UNIT[self.units]
         return scanned.astype(np.float32), faces.astype(np.int32), is_surface
+
+
+def longest_edges(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """``(F,)`` length of the longest edge of each triangle of ``faces (F, 3)`` on ``points``."""
+    tri = points[faces]
+    return np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(axis=1)
 
 
 def random_patches(

@@ -12,7 +12,7 @@ from fer4d.synth.expressions import SequencePlan, SubjectStyle, draw_sequence_pl
 from fer4d.synth.groundtruth import GroundTruth
 from fer4d.synth.layout import STREAM_SUBJECT, stream_rng, subject_name
 from fer4d.synth.options import SynthOptions
-from fer4d.synth.scanner import ScanSession, random_scanner_pose
+from fer4d.synth.scanner import ScanSession, longest_edges, random_scanner_pose
 from fer4d.synth.surface import resample_surface
 from fer4d.synth.face import FaceRig, build_face_rig, scan_blind_spots
 
@@ -62,6 +62,7 @@ def simulate_sequence(
     rotation, scan_translation = random_scanner_pose(rng)
     session = ScanSession(
         sampling=sampling,
+        rest_edges_mm=longest_edges(sampling.sample(neutral), sampling.faces),
         always_missing=scan_blind_spots(rig, sampling),
         rotation=rotation,
         translation=scan_translation,

@@ -1,0 +1,178 @@
+"""End-to-end tests of fer4d.synth on a tiny model and dataset: layout, files, ground truth."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import h5py
+import numpy as np
+import pytest
+import pyvista as pv
+import torch
+
+from fer4d import LABELS
+from fer4d.cli import main as cli_main
+from fer4d.flame import load_flame, make_synthetic_flame
+from fer4d.synth import (
+    SynthOptions, build_face_rig, read_ground_truth, simulate_sequence, synthesize_dataset,
+    synthetic_sequences,
+)
+from fer4d.synth.baseline import apex_index, apex_nearest_neighbour_accuracy
+
+TINY = SynthOptions(subjects=2, frames_min=8, frames_max=9, scan_points=1500, model_vertices=800)
+
+
+def parse_vrml(path) -> tuple[np.ndarray, np.ndarray]:
+    """Minimal test-local VRML IndexedFaceSet reader (coord points, coordIndex triangles)."""
+    text = path.read_text()
+    assert text.startswith("#VRML V2.0 utf8")
+    points = re.search(r"coord Coordinate \{\s*point \[(.*?)\]", text, re.S).group(1)
+    index = re.search(r"coordIndex \[(.*?)\]", text, re.S).group(1)
+    xyz = np.array(points.replace(",", " ").split(), dtype=float).reshape(-1, 3)
+    ids = np.array(index.replace(",", " ").split(), dtype=int).reshape(-1, 4)
+    return xyz, ids[:, :3]
+
+
+def surface_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Unsigned distance (N,) of ``points`` to the triangle mesh ``(vertices, faces)``."""
+    cells = np.concatenate([np.full((len(faces), 1), 3), faces], axis=1).ravel()
+    mesh = pv.PolyData(vertices.astype(np.float64), cells)
+    _, closest = mesh.find_closest_cell(points.astype(np.float64), return_closest_point=True)
+    return np.linalg.norm(points - closest, axis=1)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "flame.pkl"
+    make_synthetic_flame(path, n_vertices=TINY.model_vertices, seed=0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rig(model_path):
+    return build_face_rig(load_flame(model_path))
+
+
+@pytest.fixture(scope="module")
+def dataset(model_path, tmp_path_factory):
+    root = tmp_path_factory.mktemp("raw")
+    manifest = synthesize_dataset(model_path, root, TINY)
+    return root, manifest
+
+
+def test_layout_manifest_and_wrl_files(dataset, model_path):
+    root, manifest = dataset
+    assert json.loads((root / "manifest.json").read_text()) == manifest
+    assert [(m["subject"], m["label"], m["folder"]) for m in manifest] == synthetic_sequences(TINY)
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["F001", "M001"]
+    assert sorted(p.name for p in (root / "F001").iterdir()) == sorted(
+        ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise"])
+    n_model = load_flame(model_path).n_vertices
+    for entry in manifest:
+        folder = root / entry["subject"] / entry["folder"]
+        names = sorted(p.name for p in folder.glob("*.wrl"))
+        assert names == [f"{i:03d}.wrl" for i in range(entry["frames"])]
+        truth = read_ground_truth(folder / "ground_truth.h5")
+        assert (truth.subject, truth.label) == (entry["subject"], entry["label"])
+        assert truth.vertices.shape == truth.vertices_canonical.shape == (entry["frames"], n_model, 3)
+        assert truth.pose.shape == (entry["frames"], 5, 3) and truth.vertices.dtype == np.float32
+        np.testing.assert_allclose(truth.scan_rotation @ truth.scan_rotation.T, np.eye(3), atol=1e-9)
+    xyz, tri = parse_vrml(root / "M001" / "Happy" / "000.wrl")
+    assert tri.min() >= 0 and tri.max() < len(xyz)
+    assert 0.6 * TINY.scan_points < len(xyz) < 1.3 * TINY.scan_points and len(xyz) != n_model
+
+
+def test_scans_lie_on_ground_truth_within_noise(dataset, model_path):
+    root, _ = dataset
+    faces = load_flame(model_path).faces
+    folder = root / "F001" / "Surprise"
+    truth = read_ground_truth(folder / "ground_truth.h5")
+    # The raw scans sit far from the model's own frame: the scanner transform is not identity.
+    assert np.linalg.norm(truth.vertices.mean(axis=(0, 1)) - truth.vertices_canonical.mean(axis=(0, 1))) > 100
+    for frame in (0, len(truth.vertices) - 1):
+        xyz, _ = parse_vrml(folder / f"{frame:03d}.wrl")
+        distance = surface_distance(xyz, truth.vertices[frame], faces)
+        # median |N(0, sigma)| = 0.674 sigma; spikes and fragments barely move the median
+        assert np.median(distance) == pytest.approx(0.674 * TINY.noise_mm, abs=0.05)
+        assert np.mean(distance > 2.0) > 0.005  # but they are there
+
+
+def test_simulate_sequence_is_deterministic_and_units_scale(rig):
+    a = simulate_sequence(rig, 1, "fear", 8, TINY, np.random.default_rng(5))
+    b = simulate_sequence(rig, 1, "fear", 8, TINY, np.random.default_rng(5))
+    for (va, fa), (vb, fb) in zip(a.scans, b.scans):
+        np.testing.assert_array_equal(va, vb)
+        np.testing.assert_array_equal(fa, fb)
+    np.testing.assert_array_equal(a.truth.vertices, b.truth.vertices)
+    metres = simulate_sequence(rig, 1, "fear", 8, TINY.replace(units="m"), np.random.default_rng(5))
+    np.testing.assert_allclose(metres.scans[3][0] * 1000.0, a.scans[3][0], atol=1e-3)
+    np.testing.assert_array_equal(metres.truth.vertices, a.truth.vertices)  # truth stays in mm
+    other = simulate_sequence(rig, 1, "fear", 8, TINY, np.random.default_rng(6))
+    assert not np.allclose(other.truth.vertices, a.truth.vertices)
+
+
+def test_identity_is_per_subject_and_scan_excludes_outliers_on_surface(rig):
+    first = simulate_sequence(rig, 0, "anger", 8, TINY, np.random.default_rng(1))
+    again = simulate_sequence(rig, 0, "sadness", 8, TINY, np.random.default_rng(2))
+    other = simulate_sequence(rig, 1, "anger", 8, TINY, np.random.default_rng(1))
+    np.testing.assert_array_equal(first.truth.shape, again.truth.shape)
+    assert not np.allclose(first.truth.shape, other.truth.shape)
+    scan, _ = first.scans[4]
+    surface = first.surface_masks[4]
+    in_model = (scan.astype(np.float64) - first.truth.scan_translation) @ first.truth.scan_rotation
+    posed = (first.truth.vertices[4] - first.truth.scan_translation) @ first.truth.scan_rotation
+    distance = surface_distance(in_model, posed, rig.layer.faces.numpy())
+    assert np.mean(distance[surface]) == pytest.approx(0.8 * TINY.noise_mm, abs=0.05)
+    assert np.median(distance[~surface]) > 2.0
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_sequences_run_neutral_apex_neutral(rig, label):
+    sequence = simulate_sequence(rig, 0, label, 30, TINY, np.random.default_rng(LABELS.index(label)))
+    canonical = sequence.truth.vertices_canonical
+    with torch.no_grad():
+        neutral = rig.layer(torch.as_tensor(sequence.truth.shape[None])[:, : rig.n_shape]).vertices[0]
+    # Only the face moves with expression: measure the 5% of vertices that move most at the apex.
+    apex = apex_index(canonical)
+    moved = np.linalg.norm(canonical - neutral.numpy(), axis=2)
+    top = np.argsort(moved[apex])[-len(moved[apex]) // 20 :]
+    course = moved[:, top].mean(axis=1)
+    assert 0 < apex < len(canonical) - 1
+    assert course[0] < 0.3 * course[apex]
+    assert course[-1] < 0.5 * course[apex]
+    assert course[apex] > 1.5  # mm: a visible expression
+
+
+def test_apex_baseline_on_constructed_ground_truth(tmp_path):
+    """Labels carried by the apex shape → 1-NN is perfect; carried by nothing → it is not."""
+    rng = np.random.default_rng(0)
+    templates = rng.normal(size=(6, 10, 3))
+    manifest = []
+    for s, subject in enumerate(["F001", "M001", "F002"]):
+        for k, label in enumerate(LABELS):
+            frames = np.zeros((5, 10, 3), np.float32)
+            frames[1:4] = 0.5 * templates[k]
+            frames[2] = templates[k] + 0.05 * rng.normal(size=(10, 3))  # the apex
+            folder = tmp_path / subject / label
+            folder.mkdir(parents=True)
+            with h5py.File(folder / "ground_truth.h5", "w") as f:
+                f["vertices_canonical"] = frames
+            manifest.append({"subject": subject, "label": label, "folder": label, "frames": 5})
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert apex_nearest_neighbour_accuracy(tmp_path) == 1.0
+    for number, entry in enumerate(manifest):  # each subject names the shapes differently
+        entry["label"] = LABELS[(number + number // 6) % 6]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert apex_nearest_neighbour_accuracy(tmp_path) == 0.0
+
+
+def test_cli_writes_model_and_ply_dataset(tmp_path):
+    code = cli_main(["synth", "--out", str(tmp_path), "--subjects", "1", "--frames-min", "8",
+                     "--frames-max", "8", "--scan-points", "800", "--model-vertices", "800",
+                     "--format", "ply", "--units", "m"])
+    assert code == 0
+    assert (tmp_path / "flame_synthetic.pkl").is_file()
+    mesh = pv.read(tmp_path / "F001" / "Sad" / "007.ply")
+    assert mesh.n_points > 400 and np.ptp(mesh.points, axis=0).max() < 1.0  # metres
+    assert len(json.loads((tmp_path / "manifest.json").read_text())) == 6
