@@ -55,6 +55,7 @@ def render_meshes(
     panel_size: tuple[int, int] = (360, 420),
     color: str = "#e8c4a8",
     overlay_color: str = "#1f5fbf",
+    backface_color: str = "#4a2c2a",
     cmap: str = "viridis",
     view_up: tuple[float, float, float] = (0.0, 1.0, 0.0),
     view_direction: tuple[float, float, float] = (0.0, 0.0, 1.0),
@@ -65,6 +66,7 @@ def render_meshes(
     Each item is a ``Panel`` or a tuple ``(vertices, faces | None, title[, overlay_points])``.
     The camera looks at each panel's centre from ``view_direction`` (default: +z, frontal for
     FLAME) with ``view_up`` up; with ``same_scale`` every panel uses the largest panel's zoom.
+    Back faces (the inside of a head seen through the mouth or eyes) get ``backface_color``.
     """
     import pyvista as pv
 
@@ -89,7 +91,8 @@ def render_meshes(
             plotter.add_mesh(mesh, scalars=np.asarray(item.scalars), cmap=cmap, smooth_shading=True,
                              show_scalar_bar=True)
         else:
-            plotter.add_mesh(mesh, color=color, smooth_shading=True, specular=0.2)
+            plotter.add_mesh(mesh, color=color, smooth_shading=True, specular=0.2,
+                             backface_params={"color": backface_color})
         if item.overlay_points is not None:
             plotter.add_mesh(_polydata(item.overlay_points, None), color=overlay_color,
                              point_size=3, render_points_as_spheres=True)

@@ -40,9 +40,10 @@ EXPRESSION_COMPONENTS: tuple[str, ...] = (
 
 
 def _field(mesh: FaceMesh, dx=0.0, dy=0.0, dz=0.0) -> np.ndarray:
-    """Stack per-vertex displacement components into (V, 3)."""
+    """Stack per-vertex displacement components into (V, 3), limited to the face."""
     n = len(mesh.vertices)
-    return np.stack([np.broadcast_to(np.asarray(d, float), (n,)) for d in (dx, dy, dz)], axis=1)
+    field = np.stack([np.broadcast_to(np.asarray(d, float), (n,)) for d in (dx, dy, dz)], axis=1)
+    return field * mesh.front[:, None]
 
 
 def _brow_raise(mesh: FaceMesh, side: EyeSide) -> np.ndarray:

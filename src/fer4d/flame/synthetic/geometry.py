@@ -1,5 +1,5 @@
-"""The synthetic head surface: a cylindrical grid shaped into a face, with eye holes and a mouth
-slit. Everything in millimetres; x towards the subject's left, y up, z out of the face.
+"""The synthetic head surface: a closed cylindrical grid shaped into a head with a face, eye
+holes, a mouth slit and an open neck. Everything in millimetres; x towards the subject's left, y up, z out of the face.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ EYE_CENTRES = ((33.0, 2.0), (-33.0, 2.0))
 """(x, y) of the left (+x) and right (-x) eye openings."""
 EYE_RADII = (13.0, 5.0)
 """Half width and half height of the almond-shaped eye openings."""
-THETA_MAX = 1.75
-"""The surface wraps ±100° around the vertical axis (face, temples, front of the ears)."""
-Y_RANGE = (-125.0, 100.0)
-"""From the top of the neck under the chin to above the hairline."""
+Y_RANGE = (-115.0, 131.0)
+"""Rows from the neck under the chin to the crown; an apex vertex closes the top."""
+APEX_Y = 133.0
 
-_KNOT_Y = np.array([-125, -110, -100, -85, -60, -30, 0, 40, 70, 100], dtype=float)
-_HALF_WIDTH = np.array([48, 50, 52, 58, 66, 71, 73, 72, 67, 56], dtype=float)
-_HALF_DEPTH = np.array([45, 62, 86, 90, 90, 88, 85, 88, 83, 62], dtype=float)
+_CROWN_Y = np.array([70.0, 85.0, 100.0, 112.0, 121.0, 127.0, 131.0])
+_CROWN = np.sqrt(1.0 - ((_CROWN_Y - 70.0) / (APEX_Y - 70.0)) ** 2)  # round top of the head
+_KNOT_Y = np.concatenate([[-115, -106, -100, -85, -60, -30, 0, 40], _CROWN_Y])
+_HALF_WIDTH = np.concatenate([[48, 50, 52, 58, 66, 71, 73, 72], 68.0 * _CROWN])
+_HALF_DEPTH = np.concatenate([[45, 62, 86, 90, 90, 88, 85, 88], 85.0 * _CROWN])
 
 
 def gaussian(x: np.ndarray, y: np.ndarray, x0: float, y0: float, sx: float, sy: float,
@@ -74,22 +75,29 @@ def facial_relief(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def surface_points(theta: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Points (N, 3) mm of the face surface at cylinder angle ``theta`` (N,) and height ``y`` (N,).
 
-    Horizontal sections are super-ellipses (flatter in front), plus the facial relief in front.
+    Horizontal sections are super-ellipses, flatter in front than at the back of the head,
+    plus the facial relief in front. theta = 0 faces +z.
     """
     a = half_width(y)
     b = np.interp(y, _KNOT_Y, _HALF_DEPTH)
     cos = np.cos(theta)
     x = a * np.sin(theta)
-    z = b * np.sign(cos) * np.abs(cos) ** 0.6 + facial_relief(x, y) * np.clip(cos, 0, 1)
+    section = np.where(cos >= 0, np.abs(cos) ** 0.6, -np.abs(cos) ** 0.9)
+    z = b * section + facial_relief(x, y) * np.clip(cos, 0, 1)
     return np.stack([x, y, z], axis=1)
 
 
-def in_eye_opening(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """True inside either almond-shaped eye opening."""
+def frontness(theta: np.ndarray) -> np.ndarray:
+    """(N,) 1 on the face (|theta| < 70°), 0 from the ears back: the mask of facial motion."""
+    return smoothstep(np.cos(theta) / 0.35)
+
+
+def in_eye_opening(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """True inside either almond-shaped eye opening (front of the head, z > 0)."""
     inside = np.zeros(x.shape, dtype=bool)
     for x0, y0 in EYE_CENTRES:
         inside |= ((x - x0) / EYE_RADII[0]) ** 2 + ((y - y0) / EYE_RADII[1]) ** 2 < 1.0
-    return inside
+    return inside & (z > 0)
 
 
 def _onto_eye_rims(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -108,13 +116,15 @@ class FaceMesh:
 
     vertices: (V, 3) float64 mm. faces: (F, 3) int32.
     uv: (V, 2) (theta, y) surface parameters of each vertex (landmark lookup).
-    lower_lip_side: (V,) bool, True for vertices below the mouth slit (they follow the jaw).
+    lower_lip_side: (V,) bool, True for face vertices below the mouth slit (they follow the jaw).
+    front: (V,) float in [0, 1], ``frontness``: where facial components may move the skin.
     """
 
     vertices: np.ndarray
     faces: np.ndarray
     uv: np.ndarray
     lower_lip_side: np.ndarray
+    front: np.ndarray
 
 
 def _grid_axis(n: int, low: float, high: float, focus: float, linear_share: float) -> np.ndarray:
@@ -128,33 +138,75 @@ def _grid_axis(n: int, low: float, high: float, focus: float, linear_share: floa
     return np.where(warped < 0, focus + warped * (focus - low), focus + warped * (high - focus))
 
 
-def build_face_mesh(n_theta: int, n_rows: int) -> FaceMesh:
-    """The template on an ``n_theta`` × ``n_rows`` grid, with eye holes and a mouth slit."""
-    thetas = _grid_axis(n_theta, -THETA_MAX, THETA_MAX, 0.0, 0.45)
+def _theta_axis(n: int, linear_share: float = 0.3) -> np.ndarray:
+    """n angles around the head, [-pi, pi) periodic, denser in front (same warp as rows);
+    mirror-symmetric about theta = 0 when n is even."""
+    s = np.linspace(-1.0, 1.0, n, endpoint=False)
+    return np.pi * (linear_share * s + (1.0 - linear_share) * s**3)
+
+
+def _band(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Triangles (2n, 3) joining two closed rings of n vertex indices, facing outwards."""
+    a, b = lower, np.roll(lower, -1)
+    c, d = upper, np.roll(upper, -1)
+    return np.stack([np.stack([a, b, d], 1), np.stack([a, d, c], 1)], 1).reshape(-1, 3)
+
+
+def _split_back_triangles(faces: np.ndarray, uv: np.ndarray, count: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Add ``count`` vertices by splitting as many triangles at the back of the head into three
+    at their (theta, y) centroid; returns the new faces (F + 2·count, 3) and uv (V + count, 2)."""
+    corners = uv[faces]  # (F, 3, 2)
+    back = np.flatnonzero((np.cos(corners[..., 0]) < -0.3).all(axis=1)
+                          & (np.ptp(corners[..., 0], axis=1) < 1.0)
+                          & (corners[..., 1] < 60).all(axis=1))
+    if count > len(back):
+        raise ValueError(f"cannot add {count} vertices: only {len(back)} back triangles")
+    chosen = back[np.linspace(0, len(back) - 1, count).round().astype(int)]
+    centres = len(uv) + np.arange(count)
+    a, b, c = faces[chosen].T
+    fans = np.stack([np.stack([a, b, centres], 1), np.stack([b, c, centres], 1),
+                     np.stack([c, a, centres], 1)], 1).reshape(-1, 3)
+    keep = np.ones(len(faces), dtype=bool)
+    keep[chosen] = False
+    return np.concatenate([faces[keep], fans]), np.concatenate([uv, corners[chosen].mean(axis=1)])
+
+
+def build_face_mesh(n_theta: int, n_rows: int, extra_vertices: int = 0) -> FaceMesh:
+    """The head on an ``n_theta`` × ``n_rows`` closed cylindrical grid capped by an apex vertex,
+    with eye holes, a mouth slit and an open neck (like FLAME's boundaries);
+    ``extra_vertices`` more are added at the back of the head to meet a vertex count."""
+    thetas = _theta_axis(n_theta)
     rows = _grid_axis(n_rows, *Y_RANGE, -25.0, 0.4)
     mouth_row = int(np.argmin(np.abs(rows - MOUTH_Y)))
     rows[mouth_row] = MOUTH_Y
     theta_grid, y_grid = np.meshgrid(thetas, rows)  # (n_rows, n_theta)
-    uv = np.stack([theta_grid.ravel(), y_grid.ravel()], axis=1)
+    uv = np.concatenate([np.stack([theta_grid.ravel(), y_grid.ravel()], axis=1), [[0.0, APEX_Y]]])
     vertices = surface_points(uv[:, 0], uv[:, 1])
-    index = np.arange(n_rows * n_theta).reshape(n_rows, n_theta)
+    vertices[-1] = [0.0, APEX_Y, 0.0]
+    n_grid = n_rows * n_theta
+    apex = n_grid
+    index = np.arange(n_grid).reshape(n_rows, n_theta)
 
     # mouth slit: the lower lip gets its own copies of the slit vertices
-    slit = index[mouth_row][np.abs(vertices[index[mouth_row], 0]) < MOUTH_HALF_WIDTH]
+    mouth = (np.abs(vertices[index[mouth_row], 0]) < MOUTH_HALF_WIDTH) & (np.cos(thetas) > 0)
+    slit = index[mouth_row][mouth]
     lower_index = index.copy()
-    lower_index[mouth_row, np.isin(index[mouth_row], slit)] = len(vertices) + np.arange(len(slit))
+    lower_index[mouth_row, mouth] = len(vertices) + np.arange(len(slit))
     vertices = np.concatenate([vertices, vertices[slit]])
     uv = np.concatenate([uv, uv[slit]])
 
-    quads = []
-    for row in range(n_rows - 1):
-        top = lower_index if row == mouth_row - 1 else index  # band just below the slit
-        a, b = index[row, :-1], index[row, 1:]
-        c, d = top[row + 1, :-1], top[row + 1, 1:]
-        quads.append(np.stack([np.stack([a, b, d], 1), np.stack([a, d, c], 1)], 1).reshape(-1, 3))
-    faces = np.concatenate(quads)
+    bands = [_band(index[row], (lower_index if row == mouth_row - 1 else index)[row + 1])
+             for row in range(n_rows - 1)]
+    top = index[-1]
+    cap = np.stack([top, np.roll(top, -1), np.full(n_theta, apex)], axis=1)
+    faces = np.concatenate(bands + [cap])
+    if extra_vertices:
+        faces, uv = _split_back_triangles(faces, uv, extra_vertices)
+        vertices = np.concatenate([vertices, surface_points(uv[-extra_vertices:, 0],
+                                                            uv[-extra_vertices:, 1])])
     centroids = vertices[faces].mean(axis=1)
-    opening = in_eye_opening(centroids[:, 0], centroids[:, 1])
+    opening = in_eye_opening(*centroids.T)
     rim = np.intersect1d(faces[opening], faces[~opening])
     faces = faces[~opening]
     uv[rim] = _onto_eye_rims(vertices[rim, 0], uv[rim, 1])
@@ -163,24 +215,25 @@ def build_face_mesh(n_theta: int, n_rows: int) -> FaceMesh:
     used = np.unique(faces)
     remap = np.full(len(vertices), -1)
     remap[used] = np.arange(len(used))
-    lower = (uv[:, 1] < MOUTH_Y) | (np.arange(len(vertices)) >= n_rows * n_theta)
+    is_slit_copy = (np.arange(len(vertices)) > apex) & (np.arange(len(vertices)) <= apex + len(slit))
+    lower = ((uv[:, 1] < MOUTH_Y) & (np.cos(uv[:, 0]) > 0)) | is_slit_copy
     return FaceMesh(vertices=vertices[used], faces=remap[faces].astype(np.int32), uv=uv[used],
-                    lower_lip_side=lower[used])
+                    lower_lip_side=lower[used], front=frontness(uv[used, 0]))
 
 
 def face_mesh_with_about(n_vertices: int) -> FaceMesh:
-    """The grid whose vertex count is closest to ``n_vertices`` (aspect ≈ 1.4 columns per row)."""
+    """A mesh with exactly ``n_vertices`` vertices (at least ~200): the largest grid (≈ 1.4
+    columns per row, even column counts for mirror symmetry) that does not exceed it, topped up
+    with vertices at the back of the head."""
     best = None
-    guess_rows = max(int(round(np.sqrt(n_vertices / 1.4))), 12)
-    for n_rows in range(guess_rows - 4, guess_rows + 5):
+    guess_rows = max(int(round(np.sqrt(n_vertices / 1.4))), 10)
+    for n_rows in range(guess_rows - 3, guess_rows + 4):
         base = n_vertices / n_rows
-        for n_theta in range(int(base) - 3, int(base) + 6):
-            if n_theta < 12:
-                continue
-            mesh = build_face_mesh(n_theta, n_rows)
-            error = abs(len(mesh.vertices) - n_vertices)
-            if best is None or error < best[0]:
-                best = (error, mesh)
-            if error == 0:
-                return mesh
-    return best[1]
+        for n_theta in range(max(2 * (int(base) // 2) - 4, 12), int(base) + 6, 2):
+            shortfall = n_vertices - len(build_face_mesh(n_theta, n_rows).vertices)
+            if shortfall >= 0 and (best is None or shortfall < best[0]):
+                best = (shortfall, n_theta, n_rows)
+    if best is None:
+        raise ValueError(f"n_vertices={n_vertices} is too small for the synthetic head")
+    shortfall, n_theta, n_rows = best
+    return build_face_mesh(n_theta, n_rows, extra_vertices=shortfall)

@@ -15,13 +15,14 @@ N_RANDOM_SMOOTH = 18
 def _named_directions(mesh: FaceMesh) -> list[np.ndarray]:
     """Interpretable components, each (V, 3) mm, in decreasing size."""
     x, y, z = mesh.vertices.T
-    front = np.clip(z / 90.0, 0.0, 1.2)
     zero = np.zeros_like(x)
     eye_x = EYE_CENTRES[0][0]
-    fields = [
-        (0.05 * x, zero, zero),  # face width
-        (zero, 0.04 * (y + 15), zero),  # face height
+    whole_head = [
+        (0.05 * x, zero, zero),  # head width
+        (zero, 0.04 * (y + 15), zero),  # head height
         (zero, zero, 0.05 * z),  # head depth
+    ]
+    facial = [
         (0.07 * x * smoothstep((-50 - y) / 25), zero, zero),  # jaw width
         (zero, zero, 4.0 * gaussian(x, y, 0, -28, 9, 12)),  # nose size
         (zero, -3.0 * gaussian(x, y, 0, -32, 12, 8), zero),  # nose length
@@ -31,13 +32,15 @@ def _named_directions(mesh: FaceMesh) -> list[np.ndarray]:
         (zero, zero, 5.0 * gaussian(x, y, 0, -92, 16, 10)),  # chin protrusion
         (2.0 * smooth_sign(x) * gaussian(x, y, 45, -35, 16, 15, mirror=True), zero,
          4.0 * gaussian(x, y, 45, -35, 16, 15, mirror=True)),  # cheek fullness
-        (zero, zero, -0.08 * (y - 20) * smoothstep((y - 20) / 30) * front),  # forehead slope
+        (zero, zero, -0.08 * (y - 20) * smoothstep((y - 20) / 30)),  # forehead slope
     ]
-    return [np.stack(field, axis=1) for field in fields]
+    return ([np.stack(field, axis=1) for field in whole_head]
+            + [np.stack(field, axis=1) * mesh.front[:, None] for field in facial])
 
 
 def _random_smooth_direction(mesh: FaceMesh, rng: np.random.Generator) -> np.ndarray:
-    """A symmetric sum of three broad Gaussian bumps with random 3D directions, unit peak-ish."""
+    """A symmetric sum of three broad Gaussian bumps on the face with random 3D directions,
+    scaled to a peak of 1 mm."""
     x, y, _ = mesh.vertices.T
     field = np.zeros_like(mesh.vertices)
     for _ in range(3):
@@ -48,6 +51,7 @@ def _random_smooth_direction(mesh: FaceMesh, rng: np.random.Generator) -> np.nda
         right = gaussian(x, y, -cx, cy, width, width)
         mirrored = direction * np.array([-1.0, 1.0, 1.0])
         field += left[:, None] * direction + right[:, None] * mirrored
+    field *= mesh.front[:, None]
     return field / np.abs(field).max()
 
 

@@ -62,7 +62,7 @@ def _barycentric(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 def landmark_embedding(mesh: FaceMesh) -> tuple[np.ndarray, np.ndarray]:
     """``lmk_face_idx (68,)`` and ``lmk_b_coords (68, 3)`` of ``landmark_targets`` on ``mesh``.
 
-    Points are located in the (theta, y) parameter plane of the surface; the triangle whose
+    Points are located in the (theta, y) parameter plane of the face; the triangle whose
     barycentric coordinates are least negative is chosen (points on an eye rim fall on its
     edge), and the coordinates are clipped to the triangle. Inner-lip points look up just
     above/below the slit so the upper and lower lips get their own triangles.
@@ -73,10 +73,12 @@ def landmark_embedding(mesh: FaceMesh) -> tuple[np.ndarray, np.ndarray]:
     lookup = np.stack([theta, y + 0.5 * targets[:, 2]], axis=1)
     exact = np.stack([theta, y], axis=1)
     scale = np.array([60.0, 1.0])  # make theta (rad) comparable to y (mm) near the face
-    triangles = mesh.uv[mesh.faces] * scale
-    coords = _barycentric((lookup * scale)[:, None, :], triangles[None])  # (68, F, 3)
-    face_idx = np.argmax(coords.min(axis=2), axis=1)
-    b_coords = _barycentric(exact * scale, triangles[face_idx])
+    front = np.flatnonzero((np.cos(mesh.uv[mesh.faces, 0]) > 0).all(axis=1))  # no seam triangles
+    triangles = mesh.uv[mesh.faces[front]] * scale
+    coords = _barycentric((lookup * scale)[:, None, :], triangles[None])  # (68, F_front, 3)
+    best = np.argmax(coords.min(axis=2), axis=1)
+    face_idx = front[best]
+    b_coords = _barycentric(exact * scale, triangles[best])
     b_coords = np.clip(b_coords, 0.0, None)
     b_coords /= b_coords.sum(axis=1, keepdims=True)
     return face_idx.astype(np.int64), b_coords

@@ -10,7 +10,7 @@ from fer4d.flame.synthetic.geometry import (MOUTH_HALF_WIDTH, MOUTH_Y, FaceMesh,
                                             smooth_sign, smoothstep)
 
 JOINTS_MM = np.array([
-    [0.0, -122.0, 0.0],  # global: neck base
+    [0.0, -112.0, 0.0],  # global: neck base
     [0.0, -100.0, -10.0],  # neck: head on neck
     [0.0, -30.0, 5.0],  # jaw hinge, level with the ear lobes
     [33.0, 2.0, 68.0],  # left eyeball centre
@@ -31,7 +31,8 @@ def jaw_weights(mesh: FaceMesh) -> np.ndarray:
     lips = np.where(mesh.lower_lip_side, 1.0, 0.0)
     towards_corner = smoothstep((np.abs(x) - 14.0) / 14.0)
     inside_mouth = np.abs(y - MOUTH_Y) < 15.0
-    return np.where(inside_mouth, (1 - towards_corner) * lips + towards_corner * smooth, smooth)
+    weights = np.where(inside_mouth, (1 - towards_corner) * lips + towards_corner * smooth, smooth)
+    return weights * mesh.front
 
 
 def skinning_weights(mesh: FaceMesh) -> np.ndarray:
@@ -69,8 +70,9 @@ def pose_correctives(mesh: FaceMesh) -> np.ndarray:
     lower lip back a little (mm per unit of sin(angle)); only where the jaw has weight."""
     x, y = mesh.vertices[:, 0], mesh.vertices[:, 1]
     correctives = np.zeros((len(x), 3, N_POSE_FEATURES))
-    cheeks = gaussian(x, y, 40, -50, 14, 14, mirror=True) * jaw_weights(mesh)
-    lower_lip = gaussian(x, y, 0, -64, MOUTH_HALF_WIDTH * 0.7, 6) * mesh.lower_lip_side
+    on_jaw = jaw_weights(mesh)
+    cheeks = gaussian(x, y, 40, -50, 14, 14, mirror=True) * on_jaw
+    lower_lip = gaussian(x, y, 0, -64, MOUTH_HALF_WIDTH * 0.7, 6) * on_jaw
     correctives[:, 2, JAW_OPEN_FEATURE] = -8.0 * cheeks - 4.0 * lower_lip
     correctives[:, 0, JAW_OPEN_FEATURE] = -3.0 * smooth_sign(x) * cheeks
     return correctives
