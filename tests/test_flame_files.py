@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse
 
 from fer4d.errors import InputFileError
-from fer4d.flame import load_flame, load_landmark_embedding, save_flame_npz
+from fer4d.flame import FlameOptions, load_flame, load_landmark_embedding, save_flame_npz
 from fer4d.flame.unpickle import ChumpyStub, chumpy_class
 
 N_VERTICES = 12
@@ -120,3 +120,10 @@ def test_landmarks_and_npz_round_trip(tmp_path):
     write_pickle({"lmk_face_idx": face_idx, "lmk_b_coords": b_coords[:2]}, landmark_path)
     with pytest.raises(InputFileError, match="lmk_b_coords"):
         load_landmark_embedding(landmark_path)
+
+
+def test_flame_options_reject_unknown_keys():
+    assert FlameOptions.from_dict({"model": "x.pkl"}).model == "x.pkl"
+    assert FlameOptions.from_dict(None).landmarks is None
+    with pytest.raises(ValueError, match="unknown flame option"):
+        FlameOptions.from_dict({"modle": "x.pkl"})

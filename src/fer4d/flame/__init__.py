@@ -8,6 +8,7 @@ from fer4d.flame.emotions import EmotionPrototype, emotion_prototypes
 from fer4d.flame.files import load_flame, load_landmark_embedding
 from fer4d.flame.layer import FlameLayer, FlameOutput
 from fer4d.flame.model import FlameModel, save_flame_npz
+from fer4d.flame.options import FlameOptions
 from fer4d.flame.synthetic import EXPRESSION_COMPONENTS, make_synthetic_flame
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "EmotionPrototype",
     "FlameLayer",
     "FlameModel",
+    "FlameOptions",
     "FlameOutput",
     "emotion_prototypes",
     "load_flame",

@@ -63,6 +63,20 @@ def _to_npz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from fer4d.flame.benchmark import benchmark_layer
+
+    result = benchmark_layer(n_vertices=args.vertices, batch_sizes=tuple(args.batch),
+                             n_shape=args.n_shape, n_expr=args.n_expr, device=args.device,
+                             repeats=args.repeats)
+    if not args.json:
+        for row in result["results"]:
+            print(f"batch {row['batch']:4d}: forward {row['forward_ms']:.2f} ms, "
+                  f"forward+backward {row['forward_backward_ms']:.2f} ms")
+    print(json.dumps(result))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     flame = subparsers.add_parser("flame", help="FLAME model files and the synthetic model")
     commands = flame.add_subparsers(dest="flame_command", required=True, metavar="COMMAND")
@@ -89,3 +103,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     to_npz.add_argument("--n-shape-total", type=int, default=300,
                         help="identity columns in shapedirs before the expression ones")
     to_npz.set_defaults(func=_to_npz)
+
+    bench = commands.add_parser("bench", help="FLAME layer speed; last line of output is JSON")
+    bench.add_argument("--vertices", type=int, default=5023)
+    bench.add_argument("--batch", type=int, nargs="+", default=[1, 16, 64])
+    bench.add_argument("--n-shape", type=int, default=30)
+    bench.add_argument("--n-expr", type=int, default=18)
+    bench.add_argument("--repeats", type=int, default=20)
+    bench.add_argument("--device", default="auto")
+    bench.add_argument("--json", action="store_true", help="print only the JSON line")
+    bench.set_defaults(func=_bench)

@@ -8,7 +8,6 @@ rigid transforms along the kinematic tree, pose correctives and skinning. All le
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def rodrigues(axis_angle: torch.Tensor) -> torch.Tensor:
@@ -89,9 +88,10 @@ def skin(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor
     weights: (V, J) skinning weights. transforms: (B, J, 4, 4) relative joint transforms.
     returns: (B, V, 3) posed vertices.
     """
-    blended = torch.einsum("vj,bjrc->bvrc", weights, transforms[:, :, :3, :])  # (B, V, 3, 4)
-    homogeneous = F.pad(vertices, (0, 1), value=1.0)  # (B, V, 4)
-    return (blended @ homogeneous[..., None])[..., 0]
+    batch, n_joints = transforms.shape[:2]
+    rows = transforms[:, :, :3, :].reshape(batch, n_joints, 12)
+    blended = (weights @ rows).reshape(batch, -1, 3, 4)  # (B, V, 3, 4) per-vertex transform
+    return (blended[..., :3] * vertices[:, :, None, :]).sum(-1) + blended[..., 3]
 
 
 def barycentric_points(vertices: torch.Tensor, faces: torch.Tensor, face_idx: torch.Tensor,
