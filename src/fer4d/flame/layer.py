@@ -56,7 +56,8 @@ class FlameLayer(nn.Module):
         self.register_buffer("weights", as_tensor(model.weights))
         self.register_buffer("faces", torch.as_tensor(model.faces, dtype=torch.long))
         if model.lmk_face_idx is not None:
-            self.register_buffer("lmk_face_idx", torch.as_tensor(model.lmk_face_idx, dtype=torch.long))
+            self.register_buffer("lmk_face_idx",
+                                 torch.as_tensor(model.lmk_face_idx, dtype=torch.long))
             self.register_buffer("lmk_b_coords", as_tensor(model.lmk_b_coords))
         else:
             self.lmk_face_idx = self.lmk_b_coords = None

@@ -1,5 +1,6 @@
 """The synthetic head surface: a closed cylindrical grid shaped into a head with a face, eye
-holes, a mouth slit and an open neck. Everything in millimetres; x towards the subject's left, y up, z out of the face.
+holes, a mouth slit and an open neck. Everything in millimetres; x towards the subject's left,
+y up, z out of the face.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ class FaceMesh:
 def _grid_axis(n: int, low: float, high: float, focus: float, linear_share: float) -> np.ndarray:
     """n increasing samples from ``low`` to ``high``, denser near ``focus``.
 
-    s ∈ [-1, 1] is warped by s ↦ a·s + (1-a)·s³ (a = ``linear_share``), whose slope at 0 is a,
+    s ∈ [-1, 1] is warped by s ↦ a·s + (1-a)·s³ (a = ``linear_share``; slope a at 0),
     then mapped piecewise-linearly so that s = 0 lands on ``focus``.
     """
     s = np.linspace(-1.0, 1.0, n)
@@ -215,7 +216,8 @@ def build_face_mesh(n_theta: int, n_rows: int, extra_vertices: int = 0) -> FaceM
     used = np.unique(faces)
     remap = np.full(len(vertices), -1)
     remap[used] = np.arange(len(used))
-    is_slit_copy = (np.arange(len(vertices)) > apex) & (np.arange(len(vertices)) <= apex + len(slit))
+    number = np.arange(len(vertices))
+    is_slit_copy = (number > apex) & (number <= apex + len(slit))
     lower = ((uv[:, 1] < MOUTH_Y) & (np.cos(uv[:, 0]) > 0)) | is_slit_copy
     return FaceMesh(vertices=vertices[used], faces=remap[faces].astype(np.int32), uv=uv[used],
                     lower_lip_side=lower[used], front=frontness(uv[used, 0]))
