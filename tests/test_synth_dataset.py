@@ -141,7 +141,7 @@ def test_sequences_run_neutral_apex_neutral(rig, label):
     assert 0 < apex < len(canonical) - 1
     assert course[0] < 0.3 * course[apex]
     assert course[-1] < 0.5 * course[apex]
-    assert course[apex] > 1.5  # mm: a visible expression
+    assert course[apex] > 1.0  # mm: a visible expression
 
 
 def test_apex_baseline_on_constructed_ground_truth(tmp_path):
@@ -176,3 +176,14 @@ def test_cli_writes_model_and_ply_dataset(tmp_path):
     mesh = pv.read(tmp_path / "F001" / "Sad" / "007.ply")
     assert mesh.n_points > 400 and np.ptp(mesh.points, axis=0).max() < 1.0  # metres
     assert len(json.loads((tmp_path / "manifest.json").read_text())) == 6
+
+
+def test_dataset_is_identical_with_two_worker_processes(dataset, model_path, tmp_path):
+    root, manifest = dataset
+    assert synthesize_dataset(model_path, tmp_path, TINY, workers=2) == manifest
+    for name in ("F001/Angry/000.wrl", "M001/Surprise/005.wrl"):
+        assert (tmp_path / name).read_bytes() == (root / name).read_bytes()
+    for entry in manifest:
+        folder = f"{entry['subject']}/{entry['folder']}/ground_truth.h5"
+        with h5py.File(root / folder) as a, h5py.File(tmp_path / folder) as b:
+            np.testing.assert_array_equal(a["vertices"][()], b["vertices"][()])

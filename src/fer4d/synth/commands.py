@@ -31,7 +31,7 @@ def run_synth(args: argparse.Namespace) -> int:
     if not args.model:
         make_synthetic_flame(model, n_vertices=options.model_vertices, seed=options.seed)
         log.info("wrote synthetic model %s", model)
-    synthesize_dataset(model, out, options)
+    synthesize_dataset(model, out, options, workers=args.workers)
     return 0
 
 
@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--difficulty", type=float)
     synth.add_argument("--model-vertices", type=int)
     synth.add_argument("--seed", type=int)
+    synth.add_argument("--workers", type=int, default=1, help="processes simulating sequences")
     synth.set_defaults(func=run_synth)
 
     render = subparsers.add_parser(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.flame import load_flame
 from fer4d.progress import progress
-from fer4d.synth.face import build_face_rig
+from fer4d.synth.face import FaceRig, build_face_rig
 from fer4d.synth.groundtruth import write_ground_truth
-from fer4d.synth.layout import STREAM_SEQUENCE, plan_sequences, stream_rng
+from fer4d.synth.layout import STREAM_SEQUENCE, PlannedSequence, plan_sequences, stream_rng
 from fer4d.synth.options import SynthOptions
 from fer4d.synth.sequence import SyntheticSequence, simulate_sequence
 from fer4d.synth.writers import write_scan
@@ -28,27 +31,44 @@ def write_sequence(folder: str | os.PathLike, sequence: SyntheticSequence, exten
     write_ground_truth(folder / "ground_truth.h5", sequence.truth)
 
 
+_worker_rig: FaceRig | None = None
+
+
+def _load_rig(model_path: str) -> None:
+    """Process-pool initializer: build the face rig once per worker."""
+    global _worker_rig
+    _worker_rig = build_face_rig(load_flame(model_path))
+
+
+def _synthesize_one(item: PlannedSequence, out_dir: Path, options: SynthOptions) -> dict:
+    """Simulate and write one planned sequence with its own random stream; its manifest entry."""
+    rng = stream_rng(options.seed, STREAM_SEQUENCE, item.subject_index, LABELS.index(item.label))
+    sequence = simulate_sequence(_worker_rig, item.subject_index, item.label, item.n_frames, options, rng)
+    write_sequence(out_dir / item.subject / item.folder, sequence, options.format)
+    return {"subject": item.subject, "label": item.label, "folder": item.folder, "frames": item.n_frames}
+
+
 def synthesize_dataset(
-    model_path: str | os.PathLike, out_dir: str | os.PathLike, options: SynthOptions
+    model_path: str | os.PathLike, out_dir: str | os.PathLike, options: SynthOptions, workers: int = 1
 ) -> list[dict]:
     """Simulate every sequence of ``synthetic_sequences(options)`` and write it under ``out_dir``.
 
     Layout: ``{out_dir}/{subject}/{Folder}/{000..N}.{format}`` + ``ground_truth.h5`` per
     sequence, and ``{out_dir}/manifest.json`` listing ``{subject, label, folder, frames}``
-    (returned too). Deterministic for ``options.seed``; each sequence has its own random stream,
-    so its content does not depend on which other sequences are generated.
+    (returned too). Deterministic for ``options.seed`` whatever ``workers`` is: each sequence
+    has its own random stream. ``workers > 1`` simulates sequences in that many processes.
     """
     out_dir = Path(out_dir)
-    rig = build_face_rig(load_flame(model_path))
-    manifest = []
     plan = plan_sequences(options)
-    for item in progress(plan, desc="synthesize sequences", logger=log):
-        rng = stream_rng(options.seed, STREAM_SEQUENCE, item.subject_index, LABELS.index(item.label))
-        sequence = simulate_sequence(rig, item.subject_index, item.label, item.n_frames, options, rng)
-        write_sequence(out_dir / item.subject / item.folder, sequence, options.format)
-        manifest.append(
-            {"subject": item.subject, "label": item.label, "folder": item.folder, "frames": item.n_frames}
-        )
+    work = functools.partial(_synthesize_one, out_dir=out_dir, options=options)
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, context, _load_rig, (str(model_path),)) as pool:
+            results = pool.map(work, plan)
+            manifest = list(progress(results, "synthesize sequences", len(plan), log))
+    else:
+        _load_rig(str(model_path))
+        manifest = [work(item) for item in progress(plan, "synthesize sequences", logger=log)]
     write_json(out_dir / "manifest.json", manifest)
     log.info("wrote %d sequences to %s", len(manifest), out_dir)
     return manifest

@@ -71,10 +71,15 @@ class FaceRig:
         as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
         shapes = as_tensor(np.repeat(shape[None, : self.n_shape], n_frames, axis=0))
         expression = as_tensor(plan.expression[:, : self.n_expr])
-        posed = self.layer(shapes, expression, as_tensor(pose), as_tensor(plan.head_translation))
         still = pose.copy()
         still[:, 0] = 0.0
-        canonical = self.layer(shapes, expression, as_tensor(still))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # same float32 sums whatever the machine: bit-identical datasets
+        try:
+            posed = self.layer(shapes, expression, as_tensor(pose), as_tensor(plan.head_translation))
+            canonical = self.layer(shapes, expression, as_tensor(still))
+        finally:
+            torch.set_num_threads(threads)
         return (
             posed.vertices.double().numpy(),
             canonical.vertices.double().numpy(),
@@ -112,8 +117,8 @@ def scannable_faces(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def nose_tip_and_nostrils(vertices: np.ndarray, eye_centres: np.ndarray) -> np.ndarray:
-    """Centres ``(2, 3)`` mm of the nostrils: below and behind the nose tip, which is the most
-    forward vertex in a narrow band under the eyes."""
+    """Centres ``(2, 3)`` mm of the nostrils: either side of the midline between the eyes,
+    below and behind the nose tip (the most forward vertex in a narrow band under the eyes)."""
     mid_x = eye_centres[:, 0].mean()
     eye_gap = abs(eye_centres[0, 0] - eye_centres[1, 0])
     below_eyes = (np.abs(vertices[:, 0] - mid_x) < 0.15 * eye_gap) & (
@@ -121,7 +126,7 @@ def nose_tip_and_nostrils(vertices: np.ndarray, eye_centres: np.ndarray) -> np.n
     ) & (vertices[:, 1] > eye_centres[:, 1].min() - 1.0 * eye_gap)
     tip = vertices[below_eyes][np.argmax(vertices[below_eyes, 2])]
     side = NOSTRIL_OFFSET_MM[0] * np.array([1.0, 0.0, 0.0])
-    centre = tip + np.array([0.0, *NOSTRIL_OFFSET_MM[1:]])
+    centre = np.array([mid_x, tip[1] + NOSTRIL_OFFSET_MM[1], tip[2] + NOSTRIL_OFFSET_MM[2]])
     return np.stack([centre + side, centre - side])
 
 

@@ -19,7 +19,9 @@ class SynthOptions(SectionOptions):
     ``hole_fraction`` is the fraction of each scan's surface lost in random missing patches
     (eyes and nostrils are always open); ``outlier_fraction`` the fraction of scan vertices
     turned into spikes; ``fragments`` the number of stray hair/shoulder patches per scan
-    (0 = none). ``difficulty`` scales individual style, intensity variation and head motion.
+    (0 = none). ``difficulty`` scales individual style, intensity variation, partner-emotion
+    blending and head motion: 0 = every subject performs the textbook prototypes, 0.75 (default)
+    = apex 1-NN accuracy ~0.6, 1.5 = ~0.45 (see ``fer4d.synth.baseline``).
     """
 
     SECTION = "synthetic"
@@ -34,7 +36,7 @@ class SynthOptions(SectionOptions):
     scan_points: int = 6000
     units: str = "mm"
     format: str = "wrl"
-    difficulty: float = 1.0
+    difficulty: float = 0.75
     model_vertices: int = 1500
     seed: int = 0
 
