@@ -30,9 +30,12 @@ def _median_ms(step, device: torch.device, repeats: int) -> float:
 
 def benchmark_layer(n_vertices: int = 5023, batch_sizes: tuple[int, ...] = (1, 16, 64),
                     n_shape: int = 30, n_expr: int = 18, device: str = "auto",
-                    repeats: int = 20, seed: int = 0) -> dict:
+                    repeats: int = 20, seed: int = 0, threads: int | None = None) -> dict:
     """Median milliseconds of a forward pass and of forward+backward of the synthetic model's
-    layer at ``n_vertices``, per batch size; returns a JSON-ready dict."""
+    layer at ``n_vertices``, per batch size; returns a JSON-ready dict. ``threads`` sets
+    torch's CPU threads (None: leave as is)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
     torch_device = resolve_device(device)
     seed_everything(seed)
     with tempfile.TemporaryDirectory() as folder:

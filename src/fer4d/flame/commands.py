@@ -68,7 +68,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     result = benchmark_layer(n_vertices=args.vertices, batch_sizes=tuple(args.batch),
                              n_shape=args.n_shape, n_expr=args.n_expr, device=args.device,
-                             repeats=args.repeats)
+                             repeats=args.repeats, threads=args.threads)
     if not args.json:
         for row in result["results"]:
             print(f"batch {row['batch']:4d}: forward {row['forward_ms']:.2f} ms, "
@@ -111,5 +111,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--n-expr", type=int, default=18)
     bench.add_argument("--repeats", type=int, default=20)
     bench.add_argument("--device", default="auto")
+    bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     bench.add_argument("--json", action="store_true", help="print only the JSON line")
     bench.set_defaults(func=_bench)
