@@ -33,10 +33,19 @@ def benchmark_layer(n_vertices: int = 5023, batch_sizes: tuple[int, ...] = (1, 1
                     repeats: int = 20, seed: int = 0, threads: int | None = None) -> dict:
     """Median milliseconds of a forward pass and of forward+backward of the synthetic model's
     layer at ``n_vertices``, per batch size; returns a JSON-ready dict. ``threads`` sets
-    torch's CPU threads (None: leave as is)."""
+    torch's CPU threads for the run (None: leave as is)."""
+    previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
-    torch_device = resolve_device(device)
+    try:
+        return _run(n_vertices, batch_sizes, n_shape, n_expr, resolve_device(device), repeats,
+                    seed)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(n_vertices: int, batch_sizes: tuple[int, ...], n_shape: int, n_expr: int,
+         torch_device: torch.device, repeats: int, seed: int) -> dict:
     seed_everything(seed)
     with tempfile.TemporaryDirectory() as folder:
         model = load_flame(make_synthetic_flame(Path(folder) / "model.pkl", n_vertices, seed))
