@@ -66,15 +66,12 @@ def _model_from_pickle(path: Path, n_shape_total: int) -> FlameModel:
     blendshapes = arrays["shapedirs"].astype(np.float64) * scale
     if blendshapes.ndim != 3:
         raise InputFileError(path, f"shapedirs has shape {blendshapes.shape}, expected (V, 3, K)")
-    n_vertices = v_template.shape[0]
-    posedirs = arrays["posedirs"].astype(np.float64) * scale
     return FlameModel(
         v_template=v_template * scale,
         faces=arrays["f"].astype(np.int32),
         shapedirs=blendshapes[:, :, :n_shape_total],
         exprdirs=blendshapes[:, :, n_shape_total:],
-        posedirs=posedirs.reshape(n_vertices, 3, -1) if posedirs.size % (n_vertices * 3) == 0
-        else posedirs,  # validate() reports a wrong size
+        posedirs=arrays["posedirs"].astype(np.float64) * scale,
         J_regressor=arrays["J_regressor"].astype(np.float64),
         kintree_table=arrays["kintree_table"].astype(np.int64),
         weights=arrays["weights"].astype(np.float64),
