@@ -91,6 +91,9 @@ def test_millimetre_files_are_not_scaled_and_bad_files_are_named(tmp_path):
     data["v_template"] = data["v_template"] * 1000.0
     model = load_flame(write_pickle(data, tmp_path / "mm.pkl"))
     np.testing.assert_allclose(model.v_template, data["v_template"])
+    data["posedirs"] = data["posedirs"][:, :, :30]
+    with pytest.raises(InputFileError, match="posedirs has shape"):
+        load_flame(write_pickle(data, tmp_path / "short_posedirs.pkl"))
     del data["weights"]
     with pytest.raises(InputFileError, match="missing keys.*weights") as err:
         load_flame(write_pickle(data, tmp_path / "broken.pkl"))
