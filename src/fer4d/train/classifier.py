@@ -50,6 +50,7 @@ class TransformerOptions:
     dropout: float = 0.1
     pooling: str = "cls"
     relative_to_first: bool = True
+    scale_per_channel: bool = False
     epochs: int = 60
     batch_size: int = 8
     lr: float = 1e-3
@@ -139,16 +140,23 @@ def frame_features(embedding: np.ndarray, relative_to_first: bool) -> np.ndarray
 
 
 class FeatureScaler:
-    """Per-channel standardisation with statistics of the training frames only."""
+    """Standardisation with statistics of the training frames only.
+
+    ``per_channel``: each channel to unit variance; otherwise one scale for all channels,
+    which keeps the relative size of the channels (low-variance embedding channels are often
+    mostly noise and should stay small).
+    """
 
     def __init__(self, mean: np.ndarray, std: np.ndarray):
         self.mean = np.asarray(mean, dtype=np.float32)  # (d,)
         self.std = np.asarray(std, dtype=np.float32)  # (d,)
 
     @classmethod
-    def fit(cls, features: list[np.ndarray]) -> FeatureScaler:
-        frames = np.concatenate(features, axis=0)
-        return cls(frames.mean(0), frames.std(0) + 1e-6)
+    def fit(cls, features: list[np.ndarray], per_channel: bool) -> FeatureScaler:
+        frames = np.concatenate(features, axis=0)  # (N_frames, d)
+        centred = frames - frames.mean(0)
+        std = centred.std(0) if per_channel else np.full(frames.shape[1], np.sqrt((centred**2).mean()))
+        return cls(frames.mean(0), std + 1e-6)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         return (features - self.mean) / self.std
@@ -299,7 +307,7 @@ def train_transformer(
     selection_split = "val" if by_split["val"] else "train"
     raw = {split: [frame_features(s.embedding, options.relative_to_first) for s in seqs]
            for split, seqs in by_split.items()}
-    scaler = FeatureScaler.fit(raw["train"])
+    scaler = FeatureScaler.fit(raw["train"], options.scale_per_channel)
     features = {split: [scaler(f) for f in feats] for split, feats in raw.items()}
     labels = {split: [s.label_index for s in seqs] for split, seqs in by_split.items()}
 
