@@ -27,12 +27,14 @@ N_SHAPE, N_EXPR = 10, 10
 class ScanSequence:
     """frames: per frame (points (N, 3) float32 mm, faces (F, 3) int32) in the scan frame;
     truth: (T, V, 3) mm model vertices in the scan frame; canonical: (T, V, 3) without head motion
-    and scanner transform; scan_to_model: (4, 4)."""
+    and scanner transform; scan_to_model: (4, 4); params: the true shape (N_SHAPE,),
+    expression (T, N_EXPR), pose (T, 5, 3), translation (T, 3) in the model frame."""
 
     frames: list[tuple[np.ndarray, np.ndarray]]
     truth: np.ndarray
     canonical: np.ndarray
     scan_to_model: np.ndarray
+    params: dict[str, np.ndarray]
 
 
 def subdivide(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +64,8 @@ def remove_points(points, faces, keep):
 
 def simulate(model: FlameModel, n_frames: int, rng: np.random.Generator, noise_mm: float = 0.2,
              hole_fraction: float = 0.0, outlier_fraction: float = 0.0, scale: float = 1.0,
-             rotation: np.ndarray | None = None, translation: np.ndarray | None = None) -> ScanSequence:
+             rotation: np.ndarray | None = None, translation: np.ndarray | None = None,
+             jaw: float = 0.15) -> ScanSequence:
     """A random identity making a smooth expression with small head motion, scanned.
 
     ``scale`` multiplies the written scans (0.001: metres). Without ``rotation`` the scanner
@@ -74,7 +77,7 @@ def simulate(model: FlameModel, n_frames: int, rng: np.random.Generator, noise_m
     expression = ramp * rng.normal(scale=1.0, size=(1, N_EXPR))
     pose = np.zeros((n_frames, 5, 3))
     pose[:, 0] = ramp * rng.normal(scale=0.05, size=3)
-    pose[:, 2, 0] = ramp[:, 0] * 0.15
+    pose[:, 2, 0] = ramp[:, 0] * jaw
     head_translation = ramp * rng.normal(scale=2.0, size=3)
     t = lambda a: torch.as_tensor(a, dtype=torch.float32)
     with torch.no_grad():
@@ -108,7 +111,8 @@ def simulate(model: FlameModel, n_frames: int, rng: np.random.Generator, noise_m
     scan_to_model = np.eye(4)
     scan_to_model[:3, :3] = rotation.T
     scan_to_model[:3, 3] = -rotation.T @ translation
-    return ScanSequence(frames, np.asarray(truth, np.float32), canonical, scan_to_model)
+    params = {"shape": shape[0], "expression": expression, "pose": pose, "translation": head_translation}
+    return ScanSequence(frames, np.asarray(truth, np.float32), canonical, scan_to_model, params)
 
 
 @pytest.fixture(scope="session")

@@ -82,18 +82,28 @@ class Pairs:
 
     def energy(self, flat_vertices: torch.Tensor, scale: float) -> torch.Tensor:
         """Σ weight · GM(point-to-plane distance); flat_vertices: (B*V, 3)."""
-        residual = ((flat_vertices[self.vertex] - self.target) * self.normal).sum(-1)
-        squared = residual * residual
+        squared = ((flat_vertices[self.vertex] - self.target) * self.normal).sum(-1).square()
         return (self.weight * squared * scale**2 / (squared + scale**2)).sum()
 
 
+def robust_scales(options: FitOptions) -> np.ndarray:
+    """Geman–McClure scale (mm) per correspondence round: geometric from
+    ``robust_scale_start_mm`` down to ``robust_scale_mm`` (graduated non-convexity, Blake &
+    Zisserman 1987; as in Zhou et al. 2016, "Fast Global Registration"), so that parts far
+    from the scan at the start (an open jaw) still pull, and outliers stop pulling at the end."""
+    rounds = sum(options.stage_rounds)
+    return np.geomspace(max(options.robust_scale_start_mm, options.robust_scale_mm),
+                        options.robust_scale_mm, rounds)
+
+
 def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame],
-               subsets: list[np.ndarray], options: FitOptions,
+               subsets: list[np.ndarray], scale: float, options: FitOptions,
                device: torch.device) -> tuple[Pairs, Pairs]:
     """Nearest-neighbour correspondences for the current fit.
 
     vertices, normals: (B, V, 3) current model; subsets: per frame, indices of the scan points
-    used in this stage. Returns (scan → model pairs, model → scan pairs).
+    used in this stage; model vertices pair with a scan point within
+    ``max(model_to_scan_max_mm, scale)``. Returns (scan → model pairs, model → scan pairs).
     """
     n_frames, n_vertices = vertices.shape[:2]
     scan_side: tuple[list, list, list, list] = ([], [], [], [])
@@ -104,7 +114,7 @@ def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame
         for part, value in zip(scan_side, (b * n_vertices + nearest, points, normals[b, nearest],
                                            np.full(len(points), 1.0 / (len(points) * n_frames)))):
             part.append(value)
-        distance, partner = frame.tree.query(vertices[b], distance_upper_bound=options.model_to_scan_max_mm,
+        distance, partner = frame.tree.query(vertices[b], distance_upper_bound=max(options.model_to_scan_max_mm, scale),
                                              workers=-1)
         has = np.isfinite(distance)
         has[has] = np.abs(frame.normals[partner[has]]).sum(axis=1) > 0
@@ -127,29 +137,40 @@ class FrameBatchFit:
         self.expression = leaf(init.expression, True)
         self.pose = leaf(init.pose * POSE_SCALE, True)
         self.translation = leaf(init.translation, True)
+        joint_mask = torch.zeros(5, 1, device=device)
+        joint_mask[list(options.pose_joints)] = 1.0
+        self.joint_mask = joint_mask
 
-    def unknowns(self) -> list[torch.Tensor]:
-        leaves = [self.shape, self.expression, self.pose, self.translation]
+    def unknowns(self, pose_only: bool) -> list[torch.Tensor]:
+        """The leaves to optimise: pose and translation, plus shape and expression unless
+        ``pose_only``."""
+        leaves = [self.pose, self.translation] if pose_only else [
+            self.shape, self.expression, self.pose, self.translation]
         return [leaf for leaf in leaves if leaf.requires_grad]
 
     def vertices(self) -> torch.Tensor:
         """(B, V, 3) mm in the model frame."""
         n = self.expression.shape[0]
-        return self.layer(self.shape.expand(n, -1), self.expression, self.pose / POSE_SCALE,
+        return self.layer(self.shape.expand(n, -1), self.expression, self.scaled_pose() / POSE_SCALE,
                           self.translation).vertices
 
-    def energy(self, scan_pairs: Pairs, model_pairs: Pairs) -> torch.Tensor:
+    def scaled_pose(self) -> torch.Tensor:
+        """(B, 5, 3) pose × POSE_SCALE with the joints not in ``pose_joints`` held at their start."""
+        return self.pose * self.joint_mask + (self.pose * (1 - self.joint_mask)).detach()
+
+    def energy(self, scan_pairs: Pairs, model_pairs: Pairs, scale: float) -> torch.Tensor:
+        """Total energy with the Geman–McClure ``scale`` (mm) of this round."""
         o = self.options
         flat = self.vertices().reshape(-1, 3)
-        data = scan_pairs.energy(flat, o.robust_scale_mm) + model_pairs.energy(flat, o.robust_scale_mm)
-        pose = self.pose / POSE_SCALE
+        data = scan_pairs.energy(flat, scale) + model_pairs.energy(flat, scale)
+        pose = self.scaled_pose() / POSE_SCALE
         prior = (o.shape_prior * self.shape.square().sum()
                  + o.expression_prior * self.expression.square().sum(1).mean()
                  + o.pose_prior * pose[:, 1:].square().sum((1, 2)).mean())
         if self.expression.shape[0] < 2:
             return data + prior
         steps = [torch.diff(x, dim=0).square().flatten(1).sum(1)
-                 for x in (self.expression, self.pose, self.translation)]
+                 for x in (self.expression, self.scaled_pose(), self.translation)]
         return data + prior + o.smoothness * sum(steps).mean()
 
     def result(self) -> SequenceParams:
@@ -163,21 +184,27 @@ def fit_batch(layer: FlameLayer, frames: list[ScanFrame], init: SequenceParams, 
     """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters."""
     problem = FrameBatchFit(layer, init, fit_shape, options, device)
     faces = layer.faces
+    scales = iter(robust_scales(options))
+    round_index = 0
     for n_points, rounds in zip(options.stage_points, options.stage_rounds):
         subsets = [np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)),
                                       replace=False)) for f in frames]
         for _ in range(rounds):
+            scale = next(scales)
             with torch.no_grad():
                 vertices = problem.vertices()
                 normals = vertex_normals(vertices, faces)
             scan_pairs, model_pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(),
-                                                 frames, subsets, options, device)
-            optimiser = torch.optim.LBFGS(problem.unknowns(), lr=1.0, max_iter=options.lbfgs_iterations,
-                                          history_size=10, line_search_fn="strong_wolfe")
+                                                 frames, subsets, scale, options, device)
+            pose_only = round_index < options.pose_only_rounds
+            round_index += 1
+            optimiser = torch.optim.LBFGS(problem.unknowns(pose_only), lr=1.0, max_iter=options.lbfgs_iterations,
+                                          history_size=10, line_search_fn="strong_wolfe",
+                                          tolerance_grad=0.0, tolerance_change=0.0)
 
             def closure() -> torch.Tensor:
                 optimiser.zero_grad(set_to_none=True)
-                energy = problem.energy(scan_pairs, model_pairs)
+                energy = problem.energy(scan_pairs, model_pairs, scale)
                 energy.backward()
                 return energy
 

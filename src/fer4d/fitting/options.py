@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
+
+from fer4d.options import SectionOptions
 
 
 @dataclass(frozen=True)
-class FitOptions:
+class FitOptions(SectionOptions):
     """Knobs of FLAME registration; defaults suit the small synthetic CPU run.
 
     ``n_shape`` / ``n_expr`` are capped at what the model file has. The non-rigid fit runs
     ``len(stage_points)`` coarse-to-fine stages: stage ``s`` uses at most ``stage_points[s]``
     scan points per frame (0 = all) and ``stage_rounds[s]`` correspondence refreshes, each
-    followed by ``lbfgs_iterations`` L-BFGS iterations with the correspondences fixed.
+    followed by ``lbfgs_iterations`` L-BFGS iterations with the correspondences fixed. The first
+    ``pose_only_rounds`` rounds move only pose and translation (head motion and jaw first).
+    ``pose_joints`` are the joints whose rotation is fitted (0 global, 1 neck, 2 jaw, 3/4 eyes);
+    by default the neck (redundant with the global rotation over a face scan) and the eyes
+    (scanners see no eyeballs) stay at zero.
     """
+
+    SECTION = "fit"
 
     n_shape: int = 50
     n_expr: int = 50
@@ -25,7 +31,10 @@ class FitOptions:
     stage_points: tuple[int, ...] = (1500, 4000)
     stage_rounds: tuple[int, ...] = (4, 3)
     lbfgs_iterations: int = 8
+    pose_only_rounds: int = 2
+    pose_joints: tuple[int, ...] = (0, 2)
     robust_scale_mm: float = 2.0
+    robust_scale_start_mm: float = 20.0
     model_to_scan_weight: float = 0.5
     model_to_scan_max_mm: float = 3.0
     shape_prior: float = 1.0e-3
@@ -40,6 +49,7 @@ class FitOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "stage_points", tuple(int(p) for p in self.stage_points))
         object.__setattr__(self, "stage_rounds", tuple(int(r) for r in self.stage_rounds))
+        object.__setattr__(self, "pose_joints", tuple(int(j) for j in self.pose_joints))
         problems = []
         if self.n_shape < 0 or self.n_expr < 0:
             problems.append(f"n_shape and n_expr must be >= 0, got {self.n_shape}, {self.n_expr}")
@@ -47,9 +57,13 @@ class FitOptions:
             problems.append("stage_points and stage_rounds need the same, non-zero length")
         if min(self.stage_points, default=0) < 0 or min(self.stage_rounds, default=1) < 1:
             problems.append("stage_points must be >= 0 (0 = all) and stage_rounds >= 1")
+        if self.pose_only_rounds < 0:
+            problems.append(f"pose_only_rounds must be >= 0, got {self.pose_only_rounds}")
+        if not set(self.pose_joints) <= {0, 1, 2, 3, 4}:
+            problems.append(f"pose_joints must be FLAME joint indices 0-4, got {self.pose_joints}")
         if not 0.1 <= self.rigid_keep <= 1.0:
             problems.append(f"rigid_keep must be in [0.1, 1], got {self.rigid_keep}")
-        positive = ("rigid_points", "rigid_iterations", "lbfgs_iterations", "robust_scale_mm",
+        positive = ("rigid_points", "rigid_iterations", "lbfgs_iterations", "robust_scale_mm", "robust_scale_start_mm",
                     "model_to_scan_max_mm", "chunk_frames", "outlier_mm", "flag_median_mm",
                     "flag_p90_mm")
         problems += [f"{name} must be > 0" for name in positive if getattr(self, name) <= 0]
@@ -58,13 +72,3 @@ class FitOptions:
         problems += [f"{name} must be >= 0" for name in weights if getattr(self, name) < 0]
         if problems:
             raise ValueError("invalid fit options: " + "; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> FitOptions:
-        """Build from a config section; unknown keys are an error (they are probably typos)."""
-        d = dict(d or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown fit option(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
