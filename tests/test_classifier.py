@@ -103,3 +103,17 @@ def test_unknown_option_and_bad_file_are_reported(tmp_path):
     with pytest.raises(InputFileError, match="bad.h5"):
         train_transformer(tmp_path / "bad.h5", tmp_path / "a.pt", tmp_path / "b.json", tmp_path / "c.json",
                           FAST, device="cpu")
+
+
+def test_feature_scaler_global_keeps_channel_ratios_and_uses_train_only():
+    from fer4d.train.classifier import FeatureScaler
+
+    rng = np.random.default_rng(0)
+    train = [rng.normal(0, [10.0, 0.1], (50, 2)) + [5.0, -1.0] for _ in range(4)]
+    frames = np.concatenate(train)
+    scaled = FeatureScaler.fit(train, per_channel=False)(frames)
+    np.testing.assert_allclose(scaled.mean(0), 0, atol=1e-6)
+    assert np.sqrt((scaled**2).mean()) == pytest.approx(1.0, rel=1e-4)
+    assert scaled[:, 0].std() / scaled[:, 1].std() == pytest.approx(frames[:, 0].std() / frames[:, 1].std(), rel=1e-4)
+    per_channel = FeatureScaler.fit(train, per_channel=True)(frames)
+    np.testing.assert_allclose(per_channel.std(0), 1.0, rtol=1e-4)
