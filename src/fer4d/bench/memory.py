@@ -17,7 +17,6 @@ Last line with ``--json``: ``{"benchmark": "memory", "batch", "device", "in_dim"
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
@@ -34,6 +33,7 @@ import torch
 from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.models.transformer import ExpressionTransformer
+from fer4d.options import SectionOptions
 from fer4d.train.classifier import TransformerOptions
 from fer4d.train.device import resolve_device
 
@@ -42,8 +42,10 @@ MB = 1024.0 * 1024.0
 
 
 @dataclass(frozen=True)
-class MemoryBenchmarkOptions:
+class MemoryBenchmarkOptions(SectionOptions):
     """Options of the ``memory_benchmark`` rule (config section ``memory_benchmark``)."""
+
+    SECTION = "memory_benchmark"
 
     batch: int = 16
     frames: tuple[int, ...] = (16, 32, 64, 128)
@@ -52,15 +54,6 @@ class MemoryBenchmarkOptions:
         object.__setattr__(self, "frames", tuple(int(f) for f in self.frames))
         if self.batch < 1 or not self.frames or min(self.frames) < 1:
             raise ValueError(f"need batch >= 1 and frames >= 1, got {self.batch}, {self.frames}")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> MemoryBenchmarkOptions:
-        """Build from a config section; unknown keys are an error."""
-        d = dict(d or {})
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown memory_benchmark option(s) {unknown}; known: ['batch', 'frames']")
-        return cls(**d)
 
 
 def _training_step(model: ExpressionTransformer, optimiser: torch.optim.Optimizer,
@@ -110,7 +103,7 @@ def measure_in_subprocess(frames: int, batch: int, in_dim: int, options: Transfo
     """Run :func:`measure_point` on CPU in a fresh Python process and return its result."""
     command = [sys.executable, "-m", "fer4d.bench.memory", "--point", str(frames), "--batch", str(batch),
                "--in-dim", str(in_dim), "--steps", str(steps),
-               "--options", json.dumps(dataclasses.asdict(options))]
+               "--options", json.dumps(options.to_dict())]
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads())))
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
@@ -133,7 +126,7 @@ def run_memory_benchmark(options: MemoryBenchmarkOptions, transformer: Transform
         points.append(point)
     return {"benchmark": "memory", "batch": options.batch, "device": str(torch_device),
             "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "cpu",
-            "in_dim": in_dim, "transformer": dataclasses.asdict(transformer), "points": points}
+            "in_dim": in_dim, "transformer": transformer.to_dict(), "points": points}
 
 
 def write_memory_benchmark(out_path: str | os.PathLike, options: MemoryBenchmarkOptions,

@@ -14,7 +14,6 @@ never seen in training.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -31,6 +30,7 @@ from fer4d import LABELS
 from fer4d.atomic import atomic_path, write_json
 from fer4d.errors import InputFileError
 from fer4d.models.transformer import POOLINGS, ExpressionTransformer
+from fer4d.options import SectionOptions
 from fer4d.progress import progress
 from fer4d.train.device import resolve_device, seed_everything
 
@@ -40,8 +40,10 @@ SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
-class TransformerOptions:
+class TransformerOptions(SectionOptions):
     """Options of the ``train_transformer`` stage (config section ``transformer``)."""
+
+    SECTION = "transformer"
 
     d_model: int = 64
     heads: int = 4
@@ -78,16 +80,6 @@ class TransformerOptions:
             problems.append("lr must be > 0 and weight_decay >= 0")
         if problems:
             raise ValueError("invalid transformer options: " + "; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> TransformerOptions:
-        """Build from a config section; unknown keys are an error (they are probably typos)."""
-        d = dict(d or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown transformer option(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
 
     def model_kwargs(self) -> dict[str, Any]:
         """The ``ExpressionTransformer`` keyword arguments these options describe."""
@@ -236,7 +228,7 @@ def save_classifier(path: str | os.PathLike, model: ExpressionTransformer, in_di
     state = {
         "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "in_dim": in_dim,
-        "options": dataclasses.asdict(options),
+        "options": options.to_dict(),
         "feature_mean": torch.from_numpy(scaler.mean),
         "feature_std": torch.from_numpy(scaler.std),
         "labels": list(LABELS),
