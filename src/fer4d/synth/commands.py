@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -18,14 +19,12 @@ def run_synth(args: argparse.Namespace) -> int:
     from fer4d.flame import make_synthetic_flame
     from fer4d.synth.dataset import synthesize_dataset
 
-    defaults = SynthOptions()
     changes = {
-        field: getattr(args, field)
-        for field in ("subjects", "frames_min", "frames_max", "noise_mm", "scan_points", "units",
-                      "format", "seed", "difficulty", "model_vertices")
-        if getattr(args, field) is not None
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(SynthOptions)
+        if getattr(args, field.name) is not None
     }
-    options = defaults.replace(**changes)
+    options = SynthOptions(**changes)
     out = Path(args.out)
     model = Path(args.model) if args.model else out / MODEL_NAME
     if not args.model:
@@ -52,16 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     synth.add_argument("--out", required=True, help="output folder")
     synth.add_argument("--model", help="FLAME-format model (default: make a synthetic one in --out)")
-    synth.add_argument("--subjects", type=int)
-    synth.add_argument("--frames-min", type=int)
-    synth.add_argument("--frames-max", type=int)
-    synth.add_argument("--noise-mm", type=float)
-    synth.add_argument("--scan-points", type=int)
-    synth.add_argument("--units", choices=UNITS)
-    synth.add_argument("--format", choices=FORMATS)
-    synth.add_argument("--difficulty", type=float)
-    synth.add_argument("--model-vertices", type=int)
-    synth.add_argument("--seed", type=int)
+    for field in dataclasses.fields(SynthOptions):  # one flag per option, e.g. --noise-mm
+        choices = {"units": UNITS, "format": FORMATS}.get(field.name)
+        synth.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default),
+                           choices=choices, help=f"default: {field.default}")
     synth.add_argument("--workers", type=int, default=1, help="processes simulating sequences")
     synth.set_defaults(func=run_synth)
 
