@@ -53,7 +53,7 @@ class TransformerOptions(SectionOptions):
     pooling: str = "cls"
     relative_to_first: bool = True
     scale_per_channel: bool = False
-    epochs: int = 60
+    epochs: int = 100
     batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-2
