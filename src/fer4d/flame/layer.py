@@ -47,12 +47,12 @@ class FlameLayer(nn.Module):
         joint_directions = np.einsum("jv,vck->jck", model.J_regressor, directions)
         as_tensor = lambda array: torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
         self.register_buffer("v_template", as_tensor(model.v_template))
-        self.register_buffer("directions_t", as_tensor(flat_directions.T))  # (K, V*3)
+        self.register_buffer("directions", as_tensor(flat_directions))  # (V*3, K)
         self.register_buffer("joint_template", as_tensor(model.J_regressor @ model.v_template))
-        self.register_buffer("joint_directions_t",
-                             as_tensor(joint_directions.reshape(N_JOINTS * 3, -1).T))  # (K, 15)
-        self.register_buffer("posedirs_t",
-                             as_tensor(model.posedirs.reshape(-1, model.posedirs.shape[2]).T))
+        self.register_buffer("joint_directions",
+                             as_tensor(joint_directions.reshape(N_JOINTS * 3, -1)))  # (15, K)
+        self.register_buffer("posedirs",
+                             as_tensor(model.posedirs.reshape(-1, model.posedirs.shape[2])))
         self.register_buffer("weights", as_tensor(model.weights))
         self.register_buffer("faces", torch.as_tensor(model.faces, dtype=torch.long))
         if model.lmk_face_idx is not None:
@@ -61,6 +61,12 @@ class FlameLayer(nn.Module):
             self.register_buffer("lmk_b_coords", as_tensor(model.lmk_b_coords))
         else:
             self.lmk_face_idx = self.lmk_b_coords = None
+
+    @property
+    def directions_t(self) -> torch.Tensor:
+        """(n_shape + n_expr, V*3) mm: the stacked identity and expression blendshapes, one row
+        per coefficient (a view of the ``directions`` buffer)."""
+        return self.directions.T
 
     def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
                 pose: torch.Tensor | None = None, translation: torch.Tensor | None = None,
@@ -81,11 +87,10 @@ class FlameLayer(nn.Module):
         pose = zeros(N_JOINTS, 3) if pose is None else pose
         coefficients = torch.cat([shape, expression], dim=1)  # (B, K)
 
-        rest = self.v_template + (coefficients @ self.directions_t).reshape(batch, -1, 3)
-        joints = self.joint_template + (coefficients @ self.joint_directions_t).reshape(
-            batch, N_JOINTS, 3)
+        rest = self.v_template + lbs.blend_shapes(coefficients, self.directions)
+        joints = self.joint_template + lbs.blend_shapes(coefficients, self.joint_directions)
         rotations = lbs.rodrigues(pose)  # (B, 5, 3, 3)
-        rest = rest + (lbs.pose_features(rotations) @ self.posedirs_t).reshape(batch, -1, 3)
+        rest = rest + lbs.blend_shapes(lbs.pose_features(rotations), self.posedirs)
         posed_joints, transforms = lbs.rigid_transforms(rotations, joints, self.parents)
         vertices = lbs.skin(rest, self.weights, transforms)
         if translation is not None:

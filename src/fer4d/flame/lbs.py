@@ -1,8 +1,9 @@
 """Linear blend skinning for FLAME as pure tensor functions.
 
 Follows SMPL (Loper et al., "SMPL: A Skinned Multi-Person Linear Model", SIGGRAPH Asia 2015)
-and FLAME (Li et al., SIGGRAPH Asia 2017): blendshapes, joint regression, Rodrigues rotations,
-rigid transforms along the kinematic tree, pose correctives and skinning. All lengths in mm.
+and FLAME (Li et al., SIGGRAPH Asia 2017): blendshapes, Rodrigues rotations, rigid transforms
+along the kinematic tree, pose correctives and skinning. All lengths in mm. Joint regression
+is linear, so ``FlameLayer`` applies it to the blendshapes once, in advance.
 """
 
 from __future__ import annotations
@@ -30,19 +31,11 @@ def rodrigues(axis_angle: torch.Tensor) -> torch.Tensor:
 def blend_shapes(coefficients: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
     """Linear blendshape offsets.
 
-    coefficients: (B, K). directions: (V, 3, K) or flattened (V*3, K).
+    coefficients: (B, K). directions: (V, 3, K) or flattened (V*3, K) (V may be joints).
     returns: (B, V, 3) offsets.
     """
     flat = directions.reshape(-1, directions.shape[-1])  # (V*3, K)
     return (coefficients @ flat.T).reshape(coefficients.shape[0], -1, 3)
-
-
-def regress_joints(J_regressor: torch.Tensor, vertices: torch.Tensor) -> torch.Tensor:
-    """Joint locations as fixed linear combinations of vertices.
-
-    J_regressor: (J, V). vertices: (B, V, 3). returns: (B, J, 3).
-    """
-    return torch.einsum("jv,bvc->bjc", J_regressor, vertices)
 
 
 def pose_features(rotations: torch.Tensor) -> torch.Tensor:
