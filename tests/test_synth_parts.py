@@ -72,6 +72,28 @@ def test_writers_round_trip(tmp_path, suffix):
     np.testing.assert_array_equal(tri, faces)
 
 
+def test_vrml_reads_back_with_vtk_importer(tmp_path):
+    """An independent VRML 2.0 reader (VTK's importer) sees the same mesh and texture coords."""
+    vtk = pytest.importorskip("vtkmodules.all")
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    vertices, faces = sphere()
+    write_scan(tmp_path / "000.wrl", vertices, faces, "mm")
+    importer = vtk.vtkVRMLImporter()
+    importer.SetFileName(str(tmp_path / "000.wrl"))
+    window = vtk.vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    importer.SetRenderWindow(window)
+    importer.Update()
+    actors = importer.GetRenderer().GetActors()
+    actors.InitTraversal()
+    mesh = actors.GetNextActor().GetMapper().GetInput()
+    assert mesh.GetNumberOfCells() == len(faces)
+    np.testing.assert_allclose(vtk_to_numpy(mesh.GetPoints().GetData()), vertices, atol=1e-3)
+    uv = vtk_to_numpy(mesh.GetPointData().GetTCoords())
+    assert uv.shape == (len(vertices), 2) and uv.min() >= 0 and uv.max() <= 1
+
+
 def test_resample_surface_changes_triangulation_but_not_surface():
     vertices, faces = sphere()
     sampling = resample_surface(vertices, faces, 1500, np.random.default_rng(0))
