@@ -14,6 +14,7 @@ from fer4d.cli import main
 from fer4d.flame import (EXPRESSION_COMPONENTS, FlameLayer, emotion_prototypes, load_flame,
                          make_synthetic_flame)
 from fer4d.flame.files import FLAME_KEYS
+from fer4d.flame.regions import face_region
 from fer4d.flame.synthetic.rig import JOINTS_MM
 
 UPPER_INNER_LIP, LOWER_INNER_LIP = 62, 66
@@ -141,3 +142,10 @@ def test_cli_synth_and_info(tmp_path, capsys):
     assert main(["flame", "to-npz", str(path), str(tmp_path / "cli.npz")]) == 0
     assert main(["flame", "info", str(tmp_path / "cli.npz")]) == 0
     assert main(["flame", "info", str(tmp_path / "missing.pkl")]) == 2
+
+
+def test_face_region_is_the_front_of_the_face(model):
+    region = face_region(model)
+    assert 0.3 < region.mean() < 0.8
+    assert not region[model.v_template[:, 2] < 0].any()  # nothing behind the ears
+    assert region[model.faces[model.lmk_face_idx[17:]]].all()  # brows, eyes, nose, mouth

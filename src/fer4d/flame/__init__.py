@@ -9,6 +9,7 @@ from fer4d.flame.files import load_flame, load_landmark_embedding
 from fer4d.flame.layer import FlameLayer, FlameOutput
 from fer4d.flame.model import FlameModel, save_flame_npz
 from fer4d.flame.options import FlameOptions
+from fer4d.flame.regions import face_region
 from fer4d.flame.synthetic import EXPRESSION_COMPONENTS, make_synthetic_flame
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "FlameOptions",
     "FlameOutput",
     "emotion_prototypes",
+    "face_region",
     "load_flame",
     "load_landmark_embedding",
     "make_synthetic_flame",
