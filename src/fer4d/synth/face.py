@@ -16,10 +16,13 @@ import torch
 from scipy.sparse.csgraph import connected_components
 
 from fer4d.flame import (
-    EXPRESSION_COMPONENTS, EmotionPrototype, FlameLayer, FlameModel, emotion_prototypes,
+    EXPRESSION_COMPONENTS, EmotionPrototype, FlameLayer, FlameModel, emotion_prototypes, face_region,
 )
 from fer4d.synth.expressions import ComponentSides, SequencePlan
 from fer4d.synth.surface import SurfaceSampling
+
+SCAN_MARGIN_MM = 5.0
+"""How far in front of the jaw hinge the scanned surface reaches (face_region's margin)."""
 
 MAX_SHAPE = 30
 """At most this many leading identity coefficients are drawn per subject."""
@@ -102,13 +105,15 @@ def scan_blind_spots(rig: FaceRig, sampling: SurfaceSampling) -> np.ndarray:
     return blind
 
 
-def scannable_faces(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """The triangles ``(F_s, 3)`` of ``faces`` that a frontal scanner sees on ``vertices (V, 3)``:
-    those facing forward (normal within ~95° of +z) in the largest connected front patch."""
+def scannable_faces(model: FlameModel) -> np.ndarray:
+    """The model triangles ``(F_s, 3)`` a frontal scanner sees: inside the face region of
+    ``fer4d.flame.face_region`` (widened by ``SCAN_MARGIN_MM`` towards the ears), facing
+    forward (normal within ~95° of +z), in the largest connected patch."""
+    vertices, faces = model.v_template, model.faces
     tri = vertices[faces]
     normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-    front = faces[normals[:, 2] > -0.1]
+    visible = face_region(model, margin_mm=SCAN_MARGIN_MM)[faces].all(axis=1)
+    front = faces[visible & (normals[:, 2] > -0.1 * np.linalg.norm(normals, axis=1))]
     edges = np.concatenate([front[:, [0, 1]], front[:, [1, 2]], front[:, [2, 0]]])
     graph = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(len(vertices),) * 2)
     _, component = connected_components(graph, directed=False)
@@ -157,7 +162,7 @@ def build_face_rig(model: FlameModel) -> FaceRig:
         n_expr=n_expr,
         prototypes=emotion_prototypes(),
         sides=sides_from_names(EXPRESSION_COMPONENTS),
-        scan_faces=scannable_faces(model.v_template, model.faces),
+        scan_faces=scannable_faces(model),
         eye_centres=eye_centres,
         nostrils=nose_tip_and_nostrils(model.v_template, eye_centres),
     )
