@@ -6,6 +6,7 @@ import json
 import re
 
 import h5py
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import pyvista as pv
@@ -19,6 +20,7 @@ from fer4d.synth import (
     synthetic_sequences,
 )
 from fer4d.synth.baseline import apex_index, apex_nearest_neighbour_accuracy
+from fer4d.synth.render import render_frames
 
 TINY = SynthOptions(subjects=2, frames_min=8, frames_max=9, scan_points=1500, model_vertices=800)
 
@@ -187,3 +189,14 @@ def test_dataset_is_identical_with_two_worker_processes(dataset, model_path, tmp
         folder = f"{entry['subject']}/{entry['folder']}/ground_truth.h5"
         with h5py.File(root / folder) as a, h5py.File(tmp_path / folder) as b:
             np.testing.assert_array_equal(a["vertices"][()], b["vertices"][()])
+
+
+def test_render_frames_shows_scan_and_truth(rig, tmp_path):
+    sequence = simulate_sequence(rig, 0, "happiness", 8, TINY, np.random.default_rng(0))
+    scans = {frame: sequence.scans[frame] for frame in (0, 4)}
+    path = render_frames(scans, sequence.truth, tmp_path / "seq.png", rig.layer.faces.numpy())
+    drawn = (plt.imread(path)[..., :3] < 0.9).any(axis=2)  # not white background
+    height, width = drawn.shape
+    for row in (slice(0, height // 2), slice(height // 2, height)):  # scans, then truth
+        for column in (slice(0, width // 2), slice(width // 2, width)):  # frames 0 and 4
+            assert drawn[row, column].mean() > 0.05

@@ -15,6 +15,10 @@ import numpy as np
 from fer4d.atomic import atomic_path
 
 
+SCAN_SUFFIXES = (".wrl", ".obj", ".ply")
+"""File suffixes of the scan formats written here."""
+
+
 def _rows(array: np.ndarray, fmt: str) -> str:
     """Format the rows of a 2-D array with ``fmt`` (one row per line) in one C-level ``%``."""
     return ((fmt + "\n") * len(array)) % tuple(array.ravel().tolist())
