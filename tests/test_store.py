@@ -1,0 +1,221 @@
+"""The HDF5 store: round trip, atomicity, topology check, quality policies, folds, datasets."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from fer4d import LABELS
+from fer4d.errors import InputFileError
+from fer4d.fitting.files import write_fit
+from fer4d.store import (
+    FoldOptions, FrameDataset, MeshStore, SequenceDataset, StoreOptions, VertexStats, build_store,
+    collate_sequences, make_folds,
+)
+
+FACES = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4]], np.int32)
+V = 5
+
+
+def fake_fit(path, subject, label, n_frames, seed, faces=FACES, flagged=None):
+    rng = np.random.default_rng(seed)
+    vertices = rng.normal(size=(n_frames, faces.max() + 1, 3)).astype(np.float32) * 10
+    flagged = np.zeros(n_frames, bool) if flagged is None else np.asarray(flagged)
+    arrays = {
+        "vertices": vertices, "vertices_scan": vertices + 1, "faces": faces,
+        "frame_index": np.arange(n_frames, dtype=np.int32),
+        "params/shape": rng.normal(size=4).astype(np.float32),
+        "params/expression": rng.normal(size=(n_frames, 3)).astype(np.float32),
+        "params/pose": rng.normal(size=(n_frames, 5, 3)).astype(np.float32),
+        "params/translation": rng.normal(size=(n_frames, 3)).astype(np.float32),
+        "quality/residual_median_mm": rng.uniform(size=n_frames).astype(np.float32),
+        "quality/flagged": flagged,
+    }
+    write_fit(path, arrays, subject, label, "ok")
+    return vertices
+
+
+@pytest.fixture
+def fits(tmp_path):
+    """4 subjects × 6 labels, 3–5 frames each; returns (paths, {key: vertices})."""
+    paths, truth = [], {}
+    for s in range(4):
+        for l, label in enumerate(LABELS):
+            path = tmp_path / "fit" / f"S{s}_{label}.h5"
+            path.parent.mkdir(exist_ok=True)
+            truth[f"S{s}__{label}"] = fake_fit(path, f"S{s}", label, 3 + (s + l) % 3, seed=10 * s + l)
+            paths.append(path)
+    return paths, truth
+
+
+def build(tmp_path, paths, store=StoreOptions(), folds=FoldOptions(k=2)):
+    out = tmp_path / "dataset.h5"
+    report = build_store(paths, out, tmp_path / "report.json", store, folds, "abc123", seed=1)
+    return out, report
+
+
+def test_round_trip(tmp_path, fits):
+    paths, truth = fits
+    out, report = build(tmp_path, paths)
+    assert report["kept_sequences"] == 24
+    with MeshStore(out) as store:
+        assert store.keys() == sorted(truth)
+        assert store.labels == list(LABELS)
+        np.testing.assert_array_equal(store.template_faces, FACES)
+        for key, vertices in truth.items():
+            np.testing.assert_array_equal(store.sequence(key), vertices)
+            np.testing.assert_array_equal(store.frame(key, 1), vertices[1])
+            info = store.info(key)
+            assert (info.subject, info.label, info.n_frames) == (*key.split("__"), len(vertices))
+            assert info.label_index == LABELS.index(info.label)
+        expected_template = np.mean([v[0] for v in truth.values()], axis=0)
+        np.testing.assert_allclose(store.template_vertices, expected_template, atol=1e-5)
+        assert store.attrs["config_hash"] == "abc123"
+    with h5py.File(out) as f:
+        vertices = f["sequences/S0__anger/vertices"]
+        assert vertices.chunks == (1, V, 3) and vertices.compression == "gzip"
+        assert f["sequences/S0__anger/params/pose"].shape[1:] == (5, 3)
+
+
+def test_empty_fit_is_skipped_and_recorded(tmp_path, fits):
+    paths, _ = fits
+    empty = tmp_path / "empty.h5"
+    write_fit(empty, {"frame_index": np.zeros(0, np.int32)}, "S9", "anger", "empty")
+    out, report = build(tmp_path, [*paths, empty])
+    assert report["kept_sequences"] == 24
+    assert report["dropped_sequences"][0]["file"] == str(empty)
+
+
+def test_topology_mismatch_names_the_file(tmp_path, fits):
+    paths, _ = fits
+    odd = tmp_path / "odd.h5"
+    fake_fit(odd, "S9", "fear", 3, seed=5, faces=np.array([[0, 1, 2], [1, 2, 3]], np.int32))
+    with pytest.raises(InputFileError, match="odd.h5.*topology"):
+        build(tmp_path, [*paths, odd])
+    assert not (tmp_path / "dataset.h5").exists()
+
+
+def test_interrupted_write_leaves_no_store_and_keeps_an_old_one(tmp_path, fits):
+    paths, _ = fits
+    out, _ = build(tmp_path, paths)
+    before = out.read_bytes()
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(b"not hdf5 at all")
+    with pytest.raises(InputFileError, match="broken.h5"):
+        build(tmp_path, [*paths, broken])
+    assert out.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dataset.h5")]
+
+
+@pytest.mark.parametrize("policy", ["keep_all", "drop_flagged_frames", "drop_flagged_sequences"])
+def test_quality_policies(tmp_path, fits, policy):
+    paths, _ = fits
+    bad = tmp_path / "bad.h5"
+    fake_fit(bad, "S5", "anger", 4, seed=3, flagged=[True, True, True, False])
+    half = tmp_path / "half.h5"
+    half_vertices = fake_fit(half, "S5", "fear", 4, seed=4, flagged=[True, False, False, False])
+    out, report = build(tmp_path, [*paths, bad, half], StoreOptions(quality_policy=policy))
+    with MeshStore(out) as store:
+        keys = set(store.keys())
+        if policy == "keep_all":
+            assert {"S5__anger", "S5__fear"} <= keys and not report["dropped_frames"]
+        elif policy == "drop_flagged_frames":
+            assert "S5__anger" not in keys  # one frame left < min_frames
+            np.testing.assert_array_equal(store.sequence("S5__fear"), half_vertices[1:])
+            assert store.info("S5__fear").n_frames == 3
+            assert report["dropped_frames"][0]["frames"] == [0]
+        else:
+            assert "S5__anger" not in keys and "S5__fear" in keys
+            assert "3/4 frames flagged" in report["dropped_sequences"][0]["reason"]
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+
+
+def test_folds_are_subject_independent_and_cover_every_subject():
+    subjects = [f"S{s}" for s in range(10) for _ in LABELS]
+    labels = [label for _ in range(10) for label in LABELS]
+    keys = [f"{s}__{l}" for s, l in zip(subjects, labels)]
+    folds = make_folds(keys, subjects, labels, FoldOptions(k=5, val_fraction=0.25), seed=3)
+    assert len(folds) == 5
+    subject_of = dict(zip(keys, subjects))
+    tested = []
+    for fold in folds:
+        split_subjects = [{subject_of[k] for k in getattr(fold, s)} for s in ("train", "val", "test")]
+        assert not (split_subjects[0] & split_subjects[1] or split_subjects[0] & split_subjects[2]
+                    or split_subjects[1] & split_subjects[2])
+        assert set(fold.train) | set(fold.val) | set(fold.test) == set(keys)
+        assert len(split_subjects[1]) >= 1
+        tested += sorted(split_subjects[2])
+        test_labels = [k.split("__")[1] for k in fold.test]
+        assert {test_labels.count(label) for label in LABELS} == {2}  # stratified
+    assert sorted(tested) == sorted(set(subjects))
+    assert make_folds(keys, subjects, labels, FoldOptions(k=5), seed=3) == make_folds(
+        keys, subjects, labels, FoldOptions(k=5), seed=3)
+    assert make_folds(keys, subjects, labels, FoldOptions(k=5), seed=3) != make_folds(
+        keys, subjects, labels, FoldOptions(k=5), seed=4)
+
+
+def test_leave_one_subject_out():
+    subjects = [f"S{s}" for s in range(4) for _ in range(2)]
+    keys = [f"{s}__{i}" for i, s in enumerate(subjects)]
+    folds = make_folds(keys, subjects, ["anger", "fear"] * 4, FoldOptions(scheme="loso"), seed=0)
+    assert [sorted({k.split("__")[0] for k in f.test}) for f in folds] == [["S0"], ["S1"], ["S2"], ["S3"]]
+
+
+def test_too_few_subjects_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 4 subjects"):
+        make_folds(["a", "b"], ["S0", "S1"], ["anger", "fear"], FoldOptions(k=4), seed=0)
+
+
+def test_folds_stored_and_read_back(tmp_path, fits):
+    out, _ = build(tmp_path, fits[0])
+    with MeshStore(out) as store:
+        assert store.n_folds == 2
+        assert store.fold(0) == make_folds(
+            store.keys(), [store.info(k).subject for k in store.keys()],
+            [store.info(k).label for k in store.keys()], FoldOptions(k=2), seed=1)[0]
+
+
+def test_collate_pads_and_masks():
+    a, b = torch.ones(3, 2), torch.full((5, 2), 2.0)
+    padded, mask, labels, lengths = collate_sequences([(a, 1), (b, 4)])
+    assert padded.shape == (2, 5, 2)
+    assert mask.tolist() == [[True] * 3 + [False] * 2, [True] * 5]
+    assert labels.tolist() == [1, 4] and lengths.tolist() == [3, 5]
+    assert padded[0, 3:].abs().sum() == 0 and torch.equal(padded[1], b)
+
+
+def test_vertex_stats_use_only_the_given_keys(tmp_path, fits):
+    out, _ = build(tmp_path, fits[0])
+    truth = fits[1]
+    train = ["S0__anger", "S1__fear"]
+    stats = VertexStats.compute(out, train)
+    frames = np.concatenate([truth[k] for k in train])
+    np.testing.assert_allclose(stats.mean, frames.mean(0), atol=1e-4)
+    np.testing.assert_allclose(stats.std, frames.std(0), rtol=1e-3)
+    x = torch.from_numpy(frames[0])
+    assert torch.allclose(stats.denormalise(stats.normalise(x)), x, atol=1e-4)
+    stats.save(tmp_path / "stats.npz")
+    np.testing.assert_array_equal(VertexStats.load(tmp_path / "stats.npz").mean, stats.mean)
+
+
+def test_datasets_are_worker_safe(tmp_path, fits):
+    out, _ = build(tmp_path, fits[0])
+    with MeshStore(out) as store:
+        keys = store.keys()
+    stats = VertexStats.compute(out, keys)
+    frames = FrameDataset(out, keys, stats)
+    assert len(frames) == sum(len(v) for v in fits[1].values())
+    serial = torch.cat(list(DataLoader(frames, batch_size=7)))
+    parallel = torch.cat(list(DataLoader(frames, batch_size=7, num_workers=2)))
+    assert torch.equal(serial, parallel)
+    np.testing.assert_allclose(stats.denormalise(serial[0]).numpy(), fits[1][keys[0]][0], atol=1e-4)
+    sequences = SequenceDataset(out, keys)
+    batches = list(DataLoader(sequences, batch_size=5, num_workers=2, collate_fn=collate_sequences))
+    padded, mask, labels, lengths = batches[0]
+    assert padded.shape[0] == 5 and mask.sum(1).tolist() == lengths.tolist()
+    assert torch.equal(padded[0, : lengths[0]], torch.from_numpy(fits[1][keys[0]]))
