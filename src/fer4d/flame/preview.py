@@ -36,5 +36,7 @@ def emotion_meshes(model_path: str | os.PathLike) -> list[Panel]:
 
 
 def render_emotions(model_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-    """Render the template and the six emotion prototypes of ``model_path`` to a PNG."""
-    return render_meshes(emotion_meshes(model_path), out_path, columns=4)
+    """Render the template and the six emotion prototypes of ``model_path`` to a PNG (dark
+    background, so eye and mouth openings look dark)."""
+    return render_meshes(emotion_meshes(model_path), out_path, columns=4,
+                         background="#2a2222", title_color="white")

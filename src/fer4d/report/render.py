@@ -56,6 +56,8 @@ def render_meshes(
     color: str = "#e8c4a8",
     overlay_color: str = "#1f5fbf",
     backface_color: str = "#4a2c2a",
+    background: str = "white",
+    title_color: str = "black",
     cmap: str = "viridis",
     view_up: tuple[float, float, float] = (0.0, 1.0, 0.0),
     view_direction: tuple[float, float, float] = (0.0, 0.0, 1.0),
@@ -66,7 +68,8 @@ def render_meshes(
     Each item is a ``Panel`` or a tuple ``(vertices, faces | None, title[, overlay_points])``.
     The camera looks at each panel's centre from ``view_direction`` (default: +z, frontal for
     FLAME) with ``view_up`` up; with ``same_scale`` every panel uses the largest panel's zoom.
-    Back faces (the inside of a head seen through the mouth or eyes) get ``backface_color``.
+    Back faces (the inside of a head seen through the mouth or eyes) get ``backface_color``;
+    a dark ``background`` makes the openings of an open-backed face mask read as dark.
     """
     import pyvista as pv
 
@@ -78,7 +81,7 @@ def render_meshes(
     rows = math.ceil(len(items) / columns)
     plotter = pv.Plotter(off_screen=True, shape=(rows, columns),
                          window_size=(panel_size[0] * columns, panel_size[1] * rows), border=False)
-    plotter.set_background("white")
+    plotter.set_background(background)
     extents = [np.ptp(np.asarray(item.vertices), axis=0).max() for item in items]
     direction = np.asarray(view_direction, dtype=float)
     direction /= np.linalg.norm(direction)
@@ -97,7 +100,7 @@ def render_meshes(
             plotter.add_mesh(_polydata(item.overlay_points, None), color=overlay_color,
                              point_size=3, render_points_as_spheres=True)
         if item.title:
-            plotter.add_text(item.title, font_size=11, color="black", position="upper_edge")
+            plotter.add_text(item.title, font_size=11, color=title_color, position="upper_edge")
         centre = np.asarray(item.vertices).mean(axis=0)
         distance = 2.6 * (max(extents) if same_scale else extents[number])
         plotter.camera.focal_point = centre

@@ -1,6 +1,7 @@
-"""The synthetic head surface: a closed cylindrical grid shaped into a head with a face, eye
-holes, a mouth slit and an open neck. Everything in millimetres; x towards the subject's left,
-y up, z out of the face.
+"""The synthetic face surface: a cylindrical grid around the front of the head (±100°: face,
+temples, front of the ears, forehead up to the crown) shaped into a face, with eye holes and a
+mouth slit. Open at the back like a face mask, so every vertex lies where a frontal scan can
+see it. Everything in millimetres; x towards the subject's left, y up, z out of the face.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ EYE_CENTRES = ((33.0, 2.0), (-33.0, 2.0))
 """(x, y) of the left (+x) and right (-x) eye openings."""
 EYE_RADII = (13.0, 5.0)
 """Half width and half height of the almond-shaped eye openings."""
-Y_RANGE = (-115.0, 131.0)
-"""Rows from the neck under the chin to the crown; an apex vertex closes the top."""
-APEX_Y = 133.0
+THETA_MAX = 1.75
+"""The surface wraps ±100° around the vertical axis."""
+Y_RANGE = (-115.0, 122.0)
+"""Rows from the neck under the chin to the front of the crown."""
+CROWN_TOP_Y = 133.0
 
-_CROWN_Y = np.array([70.0, 85.0, 100.0, 112.0, 121.0, 127.0, 131.0])
-_CROWN = np.sqrt(1.0 - ((_CROWN_Y - 70.0) / (APEX_Y - 70.0)) ** 2)  # round top of the head
+_CROWN_Y = np.array([70.0, 85.0, 100.0, 112.0, 122.0])
+_CROWN = np.sqrt(1.0 - ((_CROWN_Y - 70.0) / (CROWN_TOP_Y - 70.0)) ** 2)  # round top of the head
 _KNOT_Y = np.concatenate([[-115, -106, -100, -85, -60, -30, 0, 40], _CROWN_Y])
 _HALF_WIDTH = np.concatenate([[48, 50, 52, 58, 66, 71, 73, 72], 68.0 * _CROWN])
 _HALF_DEPTH = np.concatenate([[45, 62, 86, 90, 90, 88, 85, 88], 85.0 * _CROWN])
@@ -139,31 +142,17 @@ def _grid_axis(n: int, low: float, high: float, focus: float, linear_share: floa
     return np.where(warped < 0, focus + warped * (focus - low), focus + warped * (high - focus))
 
 
-def _theta_axis(n: int, linear_share: float = 0.3) -> np.ndarray:
-    """n angles around the head, [-pi, pi) periodic, denser in front (same warp as rows);
-    mirror-symmetric about theta = 0 when n is even."""
-    s = np.linspace(-1.0, 1.0, n, endpoint=False)
-    return np.pi * (linear_share * s + (1.0 - linear_share) * s**3)
-
-
-def _band(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Triangles (2n, 3) joining two closed rings of n vertex indices, facing outwards."""
-    a, b = lower, np.roll(lower, -1)
-    c, d = upper, np.roll(upper, -1)
-    return np.stack([np.stack([a, b, d], 1), np.stack([a, d, c], 1)], 1).reshape(-1, 3)
-
-
-def _split_back_triangles(faces: np.ndarray, uv: np.ndarray, count: int
+def _split_side_triangles(faces: np.ndarray, uv: np.ndarray, count: int
                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Add ``count`` vertices by splitting as many triangles at the back of the head into three
-    at their (theta, y) centroid; returns the new faces (F + 2·count, 3) and uv (V + count, 2)."""
+    """Add ``count`` vertices by splitting as many triangles at the sides of the head (temples,
+    in front of the ears) into three at their (theta, y) centroid, spread evenly over the
+    candidates; returns the new faces (F + 2·count, 3) and uv (V + count, 2)."""
     corners = uv[faces]  # (F, 3, 2)
-    back = np.flatnonzero((np.cos(corners[..., 0]) < -0.3).all(axis=1)
-                          & (np.ptp(corners[..., 0], axis=1) < 1.0)
-                          & (corners[..., 1] < 60).all(axis=1))
-    if count > len(back):
-        raise ValueError(f"cannot add {count} vertices: only {len(back)} back triangles")
-    chosen = back[np.linspace(0, len(back) - 1, count).round().astype(int)]
+    sides = np.flatnonzero((np.abs(corners[..., 0]) > 1.3).all(axis=1)
+                           & (np.abs(corners[..., 1]) < 70).all(axis=1))
+    if count > len(sides):
+        raise ValueError(f"cannot add {count} vertices: only {len(sides)} side triangles")
+    chosen = sides[np.linspace(0, len(sides) - 1, count).round().astype(int)]
     centres = len(uv) + np.arange(count)
     a, b, c = faces[chosen].T
     fans = np.stack([np.stack([a, b, centres], 1), np.stack([b, c, centres], 1),
@@ -174,36 +163,35 @@ def _split_back_triangles(faces: np.ndarray, uv: np.ndarray, count: int
 
 
 def build_face_mesh(n_theta: int, n_rows: int, extra_vertices: int = 0) -> FaceMesh:
-    """The head on an ``n_theta`` × ``n_rows`` closed cylindrical grid capped by an apex vertex,
-    with eye holes, a mouth slit and an open neck (like FLAME's boundaries);
-    ``extra_vertices`` more are added at the back of the head to meet a vertex count."""
-    thetas = _theta_axis(n_theta)
+    """The face on an ``n_theta`` × ``n_rows`` grid with eye holes and a mouth slit;
+    ``extra_vertices`` more are added at the sides of the head to meet a vertex count."""
+    thetas = _grid_axis(n_theta, -THETA_MAX, THETA_MAX, 0.0, 0.45)
     rows = _grid_axis(n_rows, *Y_RANGE, -25.0, 0.4)
     mouth_row = int(np.argmin(np.abs(rows - MOUTH_Y)))
     rows[mouth_row] = MOUTH_Y
     theta_grid, y_grid = np.meshgrid(thetas, rows)  # (n_rows, n_theta)
-    uv = np.concatenate([np.stack([theta_grid.ravel(), y_grid.ravel()], axis=1), [[0.0, APEX_Y]]])
+    uv = np.stack([theta_grid.ravel(), y_grid.ravel()], axis=1)
     vertices = surface_points(uv[:, 0], uv[:, 1])
-    vertices[-1] = [0.0, APEX_Y, 0.0]
     n_grid = n_rows * n_theta
-    apex = n_grid
     index = np.arange(n_grid).reshape(n_rows, n_theta)
 
     # mouth slit: the lower lip gets its own copies of the slit vertices
-    mouth = (np.abs(vertices[index[mouth_row], 0]) < MOUTH_HALF_WIDTH) & (np.cos(thetas) > 0)
+    mouth = np.abs(vertices[index[mouth_row], 0]) < MOUTH_HALF_WIDTH
     slit = index[mouth_row][mouth]
     lower_index = index.copy()
-    lower_index[mouth_row, mouth] = len(vertices) + np.arange(len(slit))
+    lower_index[mouth_row, mouth] = n_grid + np.arange(len(slit))
     vertices = np.concatenate([vertices, vertices[slit]])
     uv = np.concatenate([uv, uv[slit]])
 
-    bands = [_band(index[row], (lower_index if row == mouth_row - 1 else index)[row + 1])
-             for row in range(n_rows - 1)]
-    top = index[-1]
-    cap = np.stack([top, np.roll(top, -1), np.full(n_theta, apex)], axis=1)
-    faces = np.concatenate(bands + [cap])
+    quads = []
+    for row in range(n_rows - 1):
+        top = lower_index if row == mouth_row - 1 else index  # band just below the slit
+        a, b = index[row, :-1], index[row, 1:]
+        c, d = top[row + 1, :-1], top[row + 1, 1:]
+        quads.append(np.stack([np.stack([a, b, d], 1), np.stack([a, d, c], 1)], 1).reshape(-1, 3))
+    faces = np.concatenate(quads)
     if extra_vertices:
-        faces, uv = _split_back_triangles(faces, uv, extra_vertices)
+        faces, uv = _split_side_triangles(faces, uv, extra_vertices)
         vertices = np.concatenate([vertices, surface_points(uv[-extra_vertices:, 0],
                                                             uv[-extra_vertices:, 1])])
     centroids = vertices[faces].mean(axis=1)
@@ -217,25 +205,24 @@ def build_face_mesh(n_theta: int, n_rows: int, extra_vertices: int = 0) -> FaceM
     remap = np.full(len(vertices), -1)
     remap[used] = np.arange(len(used))
     number = np.arange(len(vertices))
-    is_slit_copy = (number > apex) & (number <= apex + len(slit))
-    lower = ((uv[:, 1] < MOUTH_Y) & (np.cos(uv[:, 0]) > 0)) | is_slit_copy
+    is_slit_copy = (number >= n_grid) & (number < n_grid + len(slit))
+    lower = (uv[:, 1] < MOUTH_Y) | is_slit_copy
     return FaceMesh(vertices=vertices[used], faces=remap[faces].astype(np.int32), uv=uv[used],
                     lower_lip_side=lower[used], front=frontness(uv[used, 0]))
 
 
 def face_mesh_with_about(n_vertices: int) -> FaceMesh:
     """A mesh with exactly ``n_vertices`` vertices (at least ~200): the largest grid (≈ 1.4
-    columns per row, even column counts for mirror symmetry) that does not exceed it, topped up
-    with vertices at the back of the head."""
+    columns per row) that does not exceed it, topped up with vertices at the sides."""
     best = None
     guess_rows = max(int(round(np.sqrt(n_vertices / 1.4))), 10)
     for n_rows in range(guess_rows - 3, guess_rows + 4):
         base = n_vertices / n_rows
-        for n_theta in range(max(2 * (int(base) // 2) - 4, 12), int(base) + 6, 2):
+        for n_theta in range(max(int(base) - 4, 12), int(base) + 4):
             shortfall = n_vertices - len(build_face_mesh(n_theta, n_rows).vertices)
             if shortfall >= 0 and (best is None or shortfall < best[0]):
                 best = (shortfall, n_theta, n_rows)
     if best is None:
-        raise ValueError(f"n_vertices={n_vertices} is too small for the synthetic head")
+        raise ValueError(f"n_vertices={n_vertices} is too small for the synthetic face")
     shortfall, n_theta, n_rows = best
     return build_face_mesh(n_theta, n_rows, extra_vertices=shortfall)
