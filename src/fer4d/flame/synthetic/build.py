@@ -39,7 +39,8 @@ def make_synthetic_flame(path: str | os.PathLike, n_vertices: int = 1500, seed: 
     columns 0..299 and expression in 300..399, posedirs (V, 3, 36), J_regressor (5, V) as
     scipy.sparse.csc_matrix, kintree_table, weights), in metres. Only the first
     ``len(identity components)`` / ``len(EXPRESSION_COMPONENTS)`` columns of each block are
-    non-zero. The mesh has exactly ``n_vertices`` vertices (≥ ~200; FLAME's is 5023). ``landmarks_path`` defaults to ``<stem>_landmarks.pkl`` beside ``path``.
+    non-zero. The mesh has exactly ``n_vertices`` vertices (≥ ~200; FLAME's is 5023).
+    ``landmarks_path`` defaults to ``<stem>_landmarks.pkl`` beside ``path``.
     The same ``seed`` gives the same files.
     """
     mesh = face_mesh_with_about(n_vertices)
