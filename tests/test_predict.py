@@ -66,3 +66,53 @@ def test_classify_vertices_averages_folds(tmp_path, monkeypatch):
     expected = np.mean([list(f["probabilities"].values()) for f in result["folds"]], axis=0)
     np.testing.assert_allclose(list(result["probabilities"].values()), expected)
     assert sum(result["probabilities"].values()) == pytest.approx(1.0)
+
+
+def _fake_pipeline(monkeypatch, calls):
+    """Stand-ins for ingestion, fitting and the encoder that record their calls; the 'fit' is a
+    (4 frames, 5 vertices) sequence whose encoder output is its first 4 coordinates."""
+    import h5py
+
+    io = types.ModuleType("fer4d.io")
+    io.IngestOptions = types.SimpleNamespace(from_dict=lambda d: ("ingest-options", d))
+    io.ingest_sequence = lambda frames, out, quarantine, subject, label, options, strict: calls.append(
+        ("ingest", [f.name for f in frames], subject, options)) or quarantine.write_text("[]")
+
+    def fit_sequence_file(in_path, model_path, out_path, options, device, seed):
+        calls.append(("fit", model_path, options, seed))
+        with h5py.File(out_path, "w") as f:
+            f["vertices"] = np.ones((4, 5, 3), np.float32)
+
+    fitting = types.ModuleType("fer4d.fitting")
+    fitting.FitOptions = types.SimpleNamespace(from_dict=lambda d: ("fit-options", d))
+    fitting.fit_sequence_file = fit_sequence_file
+    embed = types.ModuleType("fer4d.train.embed")
+    embed.load_encoder = lambda checkpoint, hierarchy, device: None
+    embed.encode_frames = lambda encoder, vertices: vertices.reshape(len(vertices), -1)[:, :4]
+    io.__path__ = fitting.__path__ = []  # packages without CLI commands for the CLI's discovery
+    for name, module in (("fer4d.io", io), ("fer4d.fitting", fitting), ("fer4d.train.embed", embed)):
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_predict_cli_runs_the_sequence_through_the_run(tmp_path, monkeypatch, capsys):
+    calls = []
+    _fake_pipeline(monkeypatch, calls)
+    run = tmp_path / "run"
+    (run / "folds" / "0").mkdir(parents=True)
+    (run / "folds" / "0" / "autoencoder.pt").write_bytes(b"")
+    _fold_classifier(run / "folds" / "0" / "transformer.pt", 3, 4)
+    (run / "config.json").write_text(json.dumps({
+        "seed": 5, "dataset": {"source": "directory", "extension": "obj"}, "flame": {"model": "/m.pkl"},
+        "ingest": {"max_points": 100}, "fit": {"iterations": 2}}))
+    sequence = tmp_path / "F009" / "Happy"
+    sequence.mkdir(parents=True)
+    for name in ("10.obj", "9.obj", "readme.txt"):
+        (sequence / name).write_text("x")
+    assert main(["predict", str(sequence), "--model", str(run), "--json", "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["label"] == "happiness" and result["n_frames"] == 4 and len(result["folds"]) == 1
+    assert calls == [("ingest", ["9.obj", "10.obj"], "F009", ("ingest-options", {"max_points": 100})),
+                     ("fit", "/m.pkl", ("fit-options", {"iterations": 2}), 5)]
+    assert main(["predict", str(sequence), "--model", str(run), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "happiness" in printed.splitlines()[0] and "%" in printed
