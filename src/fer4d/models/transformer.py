@@ -51,7 +51,7 @@ class ExpressionTransformer(nn.Module):
         ff: int = 128,
         dropout: float = 0.1,
         n_classes: int = 6,
-        pooling: str = "cls",
+        pooling: str = "mean",
     ):
         super().__init__()
         if pooling not in POOLINGS:

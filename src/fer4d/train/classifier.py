@@ -50,7 +50,7 @@ class TransformerOptions(SectionOptions):
     layers: int = 2
     ff: int = 128
     dropout: float = 0.1
-    pooling: str = "cls"
+    pooling: str = "mean"
     relative_to_first: bool = True
     scale_per_channel: bool = False
     epochs: int = 100
