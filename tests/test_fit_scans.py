@@ -35,6 +35,7 @@ class ScanSequence:
     canonical: np.ndarray
     scan_to_model: np.ndarray
     params: dict[str, np.ndarray]
+    scale: float
 
 
 def subdivide(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +66,7 @@ def remove_points(points, faces, keep):
 def simulate(model: FlameModel, n_frames: int, rng: np.random.Generator, noise_mm: float = 0.2,
              hole_fraction: float = 0.0, outlier_fraction: float = 0.0, scale: float = 1.0,
              rotation: np.ndarray | None = None, translation: np.ndarray | None = None,
-             jaw: float = 0.15) -> ScanSequence:
+             jaw: float = 0.08) -> ScanSequence:
     """A random identity making a smooth expression with small head motion, scanned.
 
     ``scale`` multiplies the written scans (0.001: metres). Without ``rotation`` the scanner
@@ -112,7 +113,7 @@ def simulate(model: FlameModel, n_frames: int, rng: np.random.Generator, noise_m
     scan_to_model[:3, :3] = rotation.T
     scan_to_model[:3, 3] = -rotation.T @ translation
     params = {"shape": shape[0], "expression": expression, "pose": pose, "translation": head_translation}
-    return ScanSequence(frames, np.asarray(truth, np.float32), canonical, scan_to_model, params)
+    return ScanSequence(frames, np.asarray(truth, np.float32), canonical, scan_to_model, params, scale)
 
 
 @pytest.fixture(scope="session")

@@ -80,9 +80,12 @@ class Pairs:
         return cls(cat(vertex, torch.long), cat(target, torch.float32),
                    cat(normal, torch.float32), cat(weight, torch.float32))
 
-    def energy(self, flat_vertices: torch.Tensor, scale: float) -> torch.Tensor:
-        """Σ weight · GM(point-to-plane distance); flat_vertices: (B*V, 3)."""
-        squared = ((flat_vertices[self.vertex] - self.target) * self.normal).sum(-1).square()
+    def energy(self, flat_vertices: torch.Tensor, scale: float, tangential: float) -> torch.Tensor:
+        """Σ weight · GM(d), d² = (normal distance)² + tangential · (tangential distance)²;
+        flat_vertices: (B*V, 3)."""
+        offset = flat_vertices[self.vertex] - self.target
+        along = (offset * self.normal).sum(-1).square()
+        squared = along + tangential * (offset.square().sum(-1) - along)
         return (self.weight * squared * scale**2 / (squared + scale**2)).sum()
 
 
@@ -125,6 +128,18 @@ def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame
     return Pairs.build(*scan_side, device=device), Pairs.build(*model_side, device=device)
 
 
+def coefficient_units(layer: FlameLayer) -> torch.Tensor:
+    """(n_shape + n_expr,) coefficient change that moves the vertices by 1 mm RMS, per blendshape
+    (1 for empty ones). Optimising coefficients in these units whitens the problem for L-BFGS:
+    FLAME's components differ in size by orders of magnitude."""
+    n_shape, n_expr = layer.n_shape, layer.n_expr
+    with torch.no_grad():
+        unit = torch.eye(n_shape + n_expr, device=layer.v_template.device)
+        moved = layer(unit[:, :n_shape], unit[:, n_shape:]).vertices - layer(batch_size=1).vertices
+    rms = moved.square().sum(-1).mean(-1).sqrt()  # mm per unit coefficient
+    return torch.where(rms > 1e-9, 1.0 / rms.clamp_min(1e-9), torch.ones_like(rms))
+
+
 class FrameBatchFit:
     """The unknowns of one batch of frames as torch leaves, and the energy over them."""
 
@@ -133,19 +148,31 @@ class FrameBatchFit:
         leaf = lambda array, grad: torch.tensor(array, dtype=torch.float32, device=device,
                                                 requires_grad=grad)
         self.layer, self.options = layer, options
-        self.shape = leaf(init.shape[None], fit_shape)
-        self.expression = leaf(init.expression, True)
+        unit = coefficient_units(layer)
+        self.shape_unit, self.expression_unit = unit[: layer.n_shape], unit[layer.n_shape:]
+        self.shape_z = leaf(init.shape[None] / self.shape_unit.cpu().numpy(), fit_shape)
+        self.expression_z = leaf(init.expression / self.expression_unit.cpu().numpy(), True)
         self.pose = leaf(init.pose * POSE_SCALE, True)
         self.translation = leaf(init.translation, True)
         joint_mask = torch.zeros(5, 1, device=device)
         joint_mask[list(options.pose_joints)] = 1.0
         self.joint_mask = joint_mask
 
+    @property
+    def shape(self) -> torch.Tensor:
+        """(1, n_shape) identity coefficients."""
+        return self.shape_z * self.shape_unit
+
+    @property
+    def expression(self) -> torch.Tensor:
+        """(B, n_expr) expression coefficients."""
+        return self.expression_z * self.expression_unit
+
     def unknowns(self, pose_only: bool) -> list[torch.Tensor]:
         """The leaves to optimise: pose and translation, plus shape and expression unless
         ``pose_only``."""
         leaves = [self.pose, self.translation] if pose_only else [
-            self.shape, self.expression, self.pose, self.translation]
+            self.shape_z, self.expression_z, self.pose, self.translation]
         return [leaf for leaf in leaves if leaf.requires_grad]
 
     def vertices(self) -> torch.Tensor:
@@ -162,7 +189,8 @@ class FrameBatchFit:
         """Total energy with the Geman–McClure ``scale`` (mm) of this round."""
         o = self.options
         flat = self.vertices().reshape(-1, 3)
-        data = scan_pairs.energy(flat, scale) + model_pairs.energy(flat, scale)
+        data = (scan_pairs.energy(flat, scale, 0.0)
+                + model_pairs.energy(flat, scale, o.tangential_weight))
         pose = self.scaled_pose() / POSE_SCALE
         prior = (o.shape_prior * self.shape.square().sum()
                  + o.expression_prior * self.expression.square().sum(1).mean()
@@ -181,32 +209,42 @@ class FrameBatchFit:
 
 def fit_batch(layer: FlameLayer, frames: list[ScanFrame], init: SequenceParams, fit_shape: bool,
               options: FitOptions, device: torch.device, rng: np.random.Generator) -> SequenceParams:
-    """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters."""
+    """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters.
+
+    One L-BFGS optimiser serves the pose-only rounds and one the rest; their curvature history
+    carries over between correspondence refreshes (the pairs change little from round to round).
+    """
     problem = FrameBatchFit(layer, init, fit_shape, options, device)
-    faces = layer.faces
     scales = iter(robust_scales(options))
+    optimisers: dict[bool, torch.optim.LBFGS] = {}
+    current: dict[str, object] = {}
+
+    def closure() -> torch.Tensor:
+        optimiser = current["optimiser"]
+        optimiser.zero_grad(set_to_none=True)
+        energy = problem.energy(current["scan_pairs"], current["model_pairs"], current["scale"])
+        energy.backward()
+        return energy
+
     round_index = 0
     for n_points, rounds in zip(options.stage_points, options.stage_rounds):
         subsets = [np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)),
                                       replace=False)) for f in frames]
         for _ in range(rounds):
-            scale = next(scales)
             with torch.no_grad():
                 vertices = problem.vertices()
-                normals = vertex_normals(vertices, faces)
-            scan_pairs, model_pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(),
-                                                 frames, subsets, scale, options, device)
+                normals = vertex_normals(vertices, layer.faces)
+            current["scale"] = next(scales)
+            current["scan_pairs"], current["model_pairs"] = find_pairs(
+                vertices.cpu().numpy(), normals.cpu().numpy(), frames, subsets, current["scale"],
+                options, device)
             pose_only = round_index < options.pose_only_rounds
             round_index += 1
-            optimiser = torch.optim.LBFGS(problem.unknowns(pose_only), lr=1.0, max_iter=options.lbfgs_iterations,
-                                          history_size=10, line_search_fn="strong_wolfe",
-                                          tolerance_grad=0.0, tolerance_change=0.0)
-
-            def closure() -> torch.Tensor:
-                optimiser.zero_grad(set_to_none=True)
-                energy = problem.energy(scan_pairs, model_pairs, scale)
-                energy.backward()
-                return energy
-
-            optimiser.step(closure)
+            if pose_only not in optimisers:
+                optimisers[pose_only] = torch.optim.LBFGS(
+                    problem.unknowns(pose_only), lr=1.0, max_iter=options.lbfgs_iterations,
+                    history_size=10, line_search_fn="strong_wolfe", tolerance_grad=0.0,
+                    tolerance_change=0.0)
+            current["optimiser"] = optimisers[pose_only]
+            optimisers[pose_only].step(closure)
     return problem.result()

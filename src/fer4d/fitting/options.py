@@ -28,15 +28,16 @@ class FitOptions(SectionOptions):
     rigid_points: int = 1500
     rigid_iterations: int = 30
     rigid_keep: float = 0.8
-    stage_points: tuple[int, ...] = (1500, 4000)
-    stage_rounds: tuple[int, ...] = (4, 3)
-    lbfgs_iterations: int = 8
+    stage_points: tuple[int, ...] = (1000, 3000)
+    stage_rounds: tuple[int, ...] = (8, 6)
+    lbfgs_iterations: int = 6
     pose_only_rounds: int = 2
     pose_joints: tuple[int, ...] = (0, 2)
     robust_scale_mm: float = 2.0
     robust_scale_start_mm: float = 20.0
     model_to_scan_weight: float = 0.5
     model_to_scan_max_mm: float = 3.0
+    tangential_weight: float = 0.3
     shape_prior: float = 1.0e-3
     expression_prior: float = 1.0e-3
     pose_prior: float = 1.0
@@ -67,7 +68,7 @@ class FitOptions(SectionOptions):
                     "model_to_scan_max_mm", "chunk_frames", "outlier_mm", "flag_median_mm",
                     "flag_p90_mm")
         problems += [f"{name} must be > 0" for name in positive if getattr(self, name) <= 0]
-        weights = ("model_to_scan_weight", "shape_prior", "expression_prior", "pose_prior",
+        weights = ("model_to_scan_weight", "tangential_weight", "shape_prior", "expression_prior", "pose_prior",
                    "smoothness")
         problems += [f"{name} must be >= 0" for name in weights if getattr(self, name) < 0]
         if problems:

@@ -10,24 +10,32 @@ from fer4d.fitting.options import FitOptions
 
 
 def frame_quality(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray,
-                  options: FitOptions) -> dict[str, float]:
+                  spacing_mm: float, options: FitOptions) -> dict[str, float]:
     """Scan → fit residual of one frame.
 
-    points: (N, 3) scan points, vertices / normals: (V, 3) fitted model, all in one frame (mm).
-    A scan point farther than ``options.outlier_mm`` from every model vertex is an outlier; the
-    residual of the others is their point-to-plane distance to the nearest vertex (an estimate of
-    the distance to the surface that does not grow with the vertex spacing).
-    Returns residual_median_mm, residual_p90_mm, outlier_fraction, flagged (0/1).
+    points: (N, 3) scan points, vertices / normals: (V, 3) fitted model, all in one frame (mm);
+    spacing_mm: the model's typical edge length. The residual of a scan point is its
+    point-to-plane distance to the nearest model vertex (an estimate of its distance to the
+    surface that does not grow with the vertex spacing). A point is an outlier when that is
+    above ``options.outlier_mm`` or when it is farther than ``outlier_mm + spacing_mm`` from every
+    vertex (off the model's edge: hair, shoulders).
+    Returns residual_median_mm, residual_p90_mm (over inliers), outlier_fraction, flagged (0/1).
     """
     distance, nearest = cKDTree(vertices).query(points, workers=-1)
-    inlier = distance <= options.outlier_mm
-    residual = np.abs(np.einsum("ij,ij->i", points[inlier] - vertices[nearest[inlier]],
-                                normals[nearest[inlier]]))
+    along_normal = np.abs(np.einsum("ij,ij->i", points - vertices[nearest], normals[nearest]))
+    inlier = (along_normal <= options.outlier_mm) & (distance <= options.outlier_mm + spacing_mm)
+    residual = along_normal[inlier]
     median, p90 = (np.percentile(residual, [50, 90]) if len(residual) else (np.inf, np.inf))
     flagged = median > options.flag_median_mm or p90 > options.flag_p90_mm
     return {"residual_median_mm": float(median), "residual_p90_mm": float(p90),
             "outlier_fraction": float(1.0 - inlier.mean()) if len(points) else 1.0,
             "flagged": float(flagged)}
+
+
+def mean_edge_length(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Mean edge length (mm) of a mesh: vertices (V, 3), faces (F, 3)."""
+    corners = vertices[faces]
+    return float(np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=-1).mean())
 
 
 def vertex_errors(fitted: np.ndarray, truth: np.ndarray) -> np.ndarray:

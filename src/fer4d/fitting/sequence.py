@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 from fer4d.fitting.geometry import apply_transform, vertex_normals
 from fer4d.fitting.nonrigid import ScanFrame, SequenceParams, fit_batch
 from fer4d.fitting.options import FitOptions
-from fer4d.fitting.quality import frame_quality
+from fer4d.fitting.quality import frame_quality, mean_edge_length
 from fer4d.fitting.rigid import RigidTarget, rigid_init
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import FlameModel
@@ -129,14 +129,17 @@ def finish(layer: FlameLayer, params: SequenceParams, scans: list[ScanFrame],
         canonical = layer(shapes, as_tensor(params.expression), as_tensor(still)).vertices
         normals = vertex_normals(posed, layer.faces).cpu().numpy()
     posed = posed.cpu().numpy()
-    rows = [frame_quality(scan.points, posed[t], normals[t], options) for t, scan in enumerate(scans)]
+    faces = layer.faces.cpu().numpy()
+    spacing = mean_edge_length(posed[0], faces)
+    rows = [frame_quality(scan.points, posed[t], normals[t], spacing, options)
+            for t, scan in enumerate(scans)]
     quality = {key: np.array([row[key] for row in rows], np.float32) for key in QUALITY_KEYS}
     quality["flagged"] = quality["flagged"].astype(bool)
     model_to_scan = np.linalg.inv(scan_to_model)
     return FitResult(
         vertices=canonical.cpu().numpy().astype(np.float32),
         vertices_scan=apply_transform(model_to_scan, posed).astype(np.float32),
-        faces=layer.faces.cpu().numpy().astype(np.int32),
+        faces=faces.astype(np.int32),
         params=params,
         scan_to_model=scan_to_model,
         quality=quality,
