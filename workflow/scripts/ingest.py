@@ -12,13 +12,14 @@ entries = discover_sequences(
     label_map=snakemake.params.label_map,
     unknown_labels=snakemake.params.unknown_labels,
 )
-frames = next(e.frames for e in entries if (e.subject, e.label) == (subject, label))
+entry = next(e for e in entries if (e.subject, e.label) == (subject, label))
 ingest_sequence(
-    frames,
+    entry.frames,
     snakemake.output.sequence,
     snakemake.output.quarantine,
     subject,
     label,
     IngestOptions.from_dict(snakemake.params.options),
     strict=snakemake.params.strict,
+    folder=entry.folder,
 )

@@ -1,0 +1,149 @@
+"""Stage ``ingest``: read, clean and store one sequence of raw scans; quarantine bad files.
+
+One bad frame is reported and skipped; a sequence left with fewer than ``min_frames`` usable
+frames is written as ``status="empty"`` (so one bad sequence never stops a workflow run).
+``strict=True`` turns the first problem into an error instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from fer4d import __version__
+from fer4d.atomic import atomic_path, write_json
+from fer4d.errors import InputFileError
+from fer4d.io.clean import clean_scan, extent, guess_scale_to_mm, units_name
+from fer4d.io.options import IngestOptions
+from fer4d.io.readers import read_scan
+from fer4d.io.scan import Scan
+from fer4d.progress import progress
+
+log = logging.getLogger(__name__)
+
+GROUND_TRUTH_FILE = "ground_truth.h5"
+PER_FRAME_TRUTH = ("vertices", "vertices_canonical", "params/expression", "params/pose", "params/translation")
+UNIT_SCALES = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+STAT_KEYS = ("vertices_in", "faces_in", "removed_nonfinite", "removed_duplicate",
+             "removed_degenerate_faces", "removed_unreferenced", "removed_by_crop",
+             "removed_by_budget", "vertices_out", "faces_out")
+
+
+class _Quarantine:
+    """Collects problems; in strict mode the first one is raised."""
+
+    def __init__(self, strict: bool):
+        self.strict = strict
+        self.items: list[dict] = []
+
+    def add(self, path: str | os.PathLike, problem: str) -> None:
+        if self.strict:
+            raise InputFileError(path, problem)
+        log.error("quarantined %s: %s", path, problem)
+        self.items.append({"file": str(path), "problem": problem})
+
+
+def _read_frames(frames: list[Path], quarantine: _Quarantine) -> list[tuple[int, Path, Scan]]:
+    read = []
+    for index, path in enumerate(progress(frames, "ingest: reading scans", logger=log)):
+        try:
+            scan = read_scan(path)
+            if not np.isfinite(scan.vertices).all(1).any():
+                raise InputFileError(path, "every vertex is NaN or infinite")
+            read.append((index, Path(path), scan))
+        except InputFileError as err:
+            quarantine.add(err.path, err.problem)
+    return read
+
+
+def _write(out_path, subject, label, kept, stats, sources, frame_index, scale, truth) -> None:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
+        n = len(kept)
+        counts_v = np.array([len(s.vertices) for s in kept], np.int64)
+        counts_f = np.array([len(s.faces) for s in kept], np.int64)
+        group = f.create_group("frames")
+        group["vertices"] = np.concatenate([s.vertices for s in kept]) if n else np.zeros((0, 3), np.float32)
+        group["faces"] = np.concatenate([s.faces for s in kept]) if n else np.zeros((0, 3), np.int32)
+        group["vertex_offsets"] = np.concatenate([[0], np.cumsum(counts_v)]).astype(np.int64)
+        group["face_offsets"] = np.concatenate([[0], np.cumsum(counts_f)]).astype(np.int64)
+        group["source"] = np.array(sources, dtype=h5py.string_dtype())
+        group["frame_index"] = np.asarray(frame_index, np.int32)
+        for key in STAT_KEYS:
+            f[f"stats/{key}"] = np.array([s[key] for s in stats], np.int64)
+        f["stats/bbox_min"] = np.array([s.vertices.min(0) for s in kept], np.float32).reshape(n, 3)
+        f["stats/bbox_max"] = np.array([s.vertices.max(0) for s in kept], np.float32).reshape(n, 3)
+        if truth is not None:
+            for name, values in truth.items():
+                f[f"ground_truth/{name}"] = values
+        f.attrs.update({"subject": subject, "label": label, "status": "ok" if n else "empty",
+                        "n_frames": n, "units_detected": units_name(scale), "scale_to_mm": scale,
+                        "fer4d_version": __version__})
+
+
+def _ground_truth(folder: Path, frame_index: list[int], n_total: int) -> dict[str, np.ndarray] | None:
+    """Rows of the folder's ground_truth.h5 (synthetic data) for the kept frames, or None."""
+    path = folder / GROUND_TRUTH_FILE
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            truth = {}
+            for name in PER_FRAME_TRUTH:
+                if name in f:
+                    if len(f[name]) != n_total:
+                        raise InputFileError(path, f"{name} has {len(f[name])} frames, the folder {n_total} scans")
+                    truth[name] = f[name][()][frame_index]
+            if "params/shape" in f:
+                truth["params/shape"] = f["params/shape"][()]
+            return truth
+    except OSError as err:
+        raise InputFileError(path, f"cannot read ground truth ({err})") from err
+
+
+def ingest_sequence(frames: list[str | os.PathLike], out_path: str | os.PathLike,
+                    quarantine_path: str | os.PathLike, subject: str, label: str,
+                    options: IngestOptions, strict: bool = False,
+                    folder: str | os.PathLike | None = None) -> dict:
+    """Ingest one sequence's scan files (in order) → sequence ``.h5`` + quarantine ``.json``.
+
+    ``folder`` (default: the first frame's folder) names the sequence in quarantine entries,
+    and is where a ``ground_truth.h5`` is looked for.
+
+    Returns a summary: ``{"subject", "label", "status", "frames", "quarantined", "units"}``.
+    """
+    frames = [Path(p) for p in frames]
+    quarantine = _Quarantine(strict)
+    folder = Path(folder) if folder is not None else frames[0].parent if frames else Path(out_path).parent
+    read = _read_frames(frames, quarantine)
+    if options.units == "auto":
+        scale = guess_scale_to_mm(float(np.median([extent(s.vertices) for _, _, s in read]))) if read else 1.0
+    else:
+        scale = UNIT_SCALES[options.units]
+    kept, stats, sources, frame_index = [], [], [], []
+    for index, path, scan in read:
+        cleaned, frame_stats = clean_scan(scan, scale, options)
+        if len(cleaned.vertices) < 3 or len(cleaned.faces) == 0:
+            quarantine.add(path, "no usable surface left after cleaning")
+            continue
+        kept.append(cleaned)
+        stats.append(frame_stats)
+        sources.append(str(path))
+        frame_index.append(index)
+    if not frames:
+        quarantine.add(folder, "no scan files in this sequence folder")
+    elif len(kept) < options.min_frames:
+        quarantine.add(folder, f"only {len(kept)} usable frame(s); a sequence needs at least {options.min_frames}")
+    if len(kept) < options.min_frames:
+        kept, stats, sources, frame_index = [], [], [], []
+    truth = _ground_truth(folder, frame_index, len(frames)) if kept else None
+    _write(out_path, subject, label, kept, stats, sources, frame_index, scale, truth)
+    write_json(quarantine_path, quarantine.items)
+    summary = {"subject": subject, "label": label, "status": "ok" if kept else "empty", "frames": len(kept),
+               "quarantined": len(quarantine.items), "units": units_name(scale)}
+    log.info("ingest %s/%s: %s", subject, label, json.dumps(summary))
+    return summary

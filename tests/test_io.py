@@ -1,0 +1,272 @@
+"""Scan readers, dataset layouts, cleaning, ingestion and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import h5py
+import meshio
+import numpy as np
+import pytest
+import pyvista as pv
+
+from fer4d.cli import main as cli
+from fer4d.errors import InputFileError
+from fer4d.io import (
+    IngestOptions, Scan, clean_scan, discover_sequences, guess_scale_to_mm, ingest_sequence,
+    label_for_folder, natural_key, read_scan,
+)
+
+# A small open surface: a 6×6 grid of quads (36 vertices) bent into a shallow dome, ~150 mm wide.
+_u, _v = np.meshgrid(np.linspace(-75, 75, 6), np.linspace(-90, 90, 6))
+GRID = np.stack([_u.ravel(), _v.ravel(), 20 - 0.002 * (_u.ravel() ** 2 + _v.ravel() ** 2)], 1).astype(np.float32)
+QUADS = np.array([[r * 6 + c, r * 6 + c + 1, (r + 1) * 6 + c + 1, (r + 1) * 6 + c]
+                  for r in range(5) for c in range(5)], np.int32)
+TRIANGLES = np.concatenate([QUADS[:, [0, 1, 2]], QUADS[:, [0, 2, 3]]])
+
+
+def write_bu4dfe_wrl(path, vertices, faces):
+    """A VRML 2.0 file laid out like BU-4DFE's: texture, texCoord and texCoordIndex included."""
+    points = ",\n".join(f"{x:.6f} {y:.6f} {z:.6f}" for x, y, z in vertices)
+    index = ",\n".join(", ".join(map(str, f)) + ", -1" for f in faces)
+    uv = ",\n".join(f"{(x + 80) / 160:.4f} {(y + 95) / 190:.4f}" for x, y, _ in vertices)
+    path.write_text(
+        "#VRML V2.0 utf8\n\nTransform {\n  children [\n    Shape {\n      appearance Appearance {\n"
+        '        texture ImageTexture { url "000.bmp" }\n      }\n      geometry IndexedFaceSet {\n'
+        f"        coord Coordinate {{\n          point [\n{points}\n          ]\n        }}\n"
+        f"        coordIndex [\n{index}\n        ]\n"
+        f"        texCoord TextureCoordinate {{\n          point [\n{uv}\n          ]\n        }}\n"
+        f"        texCoordIndex [\n{index}\n        ]\n      }}\n    }}\n  ]\n}}\n"
+    )
+
+
+def same_surface(scan, vertices, triangles, quads=None):
+    """Same vertex set and same triangles (up to vertex order); with ``quads``, any split of
+    each quad into two triangles is accepted."""
+    assert scan.vertices.dtype == np.float32 and scan.faces.dtype == np.int32
+    order_read = np.lexsort(scan.vertices.T)
+    order_true = np.lexsort(vertices.T)
+    np.testing.assert_allclose(scan.vertices[order_read], vertices[order_true], atol=1e-4)
+    rank_read = np.empty(len(order_read), int)
+    rank_read[order_read] = np.arange(len(order_read))
+    rank_true = np.empty(len(order_true), int)
+    rank_true[order_true] = np.arange(len(order_true))
+    as_set = lambda f, rank: {tuple(sorted(t)) for t in rank[f].tolist()}  # noqa: E731
+    if quads is None:
+        assert as_set(scan.faces, rank_read) == as_set(triangles, rank_true)
+        return
+    quad_sets = [set(q) for q in rank_true[quads].tolist()]
+    read = as_set(scan.faces, rank_read)
+    assert len(read) == 2 * len(quads)
+    assert all(any(set(t) <= q for q in quad_sets) for t in read)
+
+
+def test_reads_bu4dfe_style_vrml_with_quads(tmp_path):
+    write_bu4dfe_wrl(tmp_path / "000.wrl", GRID, QUADS)
+    same_surface(read_scan(tmp_path / "000.wrl"), GRID, TRIANGLES, QUADS)
+
+
+@pytest.mark.parametrize("ext,kwargs", [("obj", {}), ("ply", {"binary": False}), ("ply", {"binary": True}),
+                                        ("stl", {}), ("off", {}), ("vtk", {}), ("vtp", {})])
+def test_reads_every_format(tmp_path, ext, kwargs):
+    path = tmp_path / f"scan.{ext}"
+    cells = [("triangle", TRIANGLES)] if ext in ("stl", "vtp") else [("quad", QUADS)]
+    if ext == "off":  # meshio writes triangles only: write quads by hand
+        rows = [f"{x} {y} {z}" for x, y, z in GRID] + [f"4 {a} {b} {c} {d}" for a, b, c, d in QUADS]
+        path.write_text(f"OFF\n{len(GRID)} {len(QUADS)} 0\n" + "\n".join(rows) + "\n")
+    elif ext == "vtp":  # meshio has no VTP writer
+        pv.PolyData.from_regular_faces(GRID, TRIANGLES).save(path)
+    else:
+        meshio.write(path, meshio.Mesh(GRID.astype(np.float64), cells), **kwargs)
+    scan = read_scan(path)
+    if ext == "stl":  # STL stores triangles with their own corners: merge before comparing
+        scan, _ = clean_scan(scan, 1.0, IngestOptions(crop="none", max_points=0))
+    same_surface(scan, GRID, TRIANGLES, None if cells[0][0] == "triangle" else QUADS)
+
+
+def bad_files(tmp_path):
+    (tmp_path / "empty.ply").write_bytes(b"")
+    (tmp_path / "notmesh.obj").write_text("this is a shopping list\nmilk\n")
+    meshio.write(tmp_path / "full.ply", meshio.Mesh(GRID.astype(np.float64), [("triangle", TRIANGLES)]), binary=True)
+    data = (tmp_path / "full.ply").read_bytes()
+    (tmp_path / "truncated.ply").write_bytes(data[: len(data) // 2])
+    nan = np.full_like(GRID, np.nan)
+    write_bu4dfe_wrl(tmp_path / "nan.wrl", nan, QUADS)
+    write_bu4dfe_wrl(tmp_path / "full.wrl", GRID, QUADS)
+    (tmp_path / "truncated.wrl").write_text((tmp_path / "full.wrl").read_text()[:900])
+    return {
+        "empty.ply": "empty",
+        "notmesh.obj": "",
+        "truncated.ply": "",
+        "truncated.wrl": "truncated",
+    }
+
+
+def test_bad_files_raise_an_error_naming_the_file(tmp_path):
+    for name, words in bad_files(tmp_path).items():
+        with pytest.raises(InputFileError) as info:
+            read_scan(tmp_path / name)
+        assert str(tmp_path / name) in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file(tmp_path):
+    write_bu4dfe_wrl(tmp_path / "000.wrl", GRID, QUADS)
+    (tmp_path / "000.wrl").chmod(0)
+    with pytest.raises(InputFileError, match="cannot read"):
+        read_scan(tmp_path / "000.wrl")
+
+
+def test_directory_is_unreadable_as_a_scan(tmp_path):
+    (tmp_path / "dir.ply").mkdir()
+    with pytest.raises(InputFileError, match="dir.ply"):
+        read_scan(tmp_path / "dir.ply")
+
+
+def test_cleaning_removes_what_it_should():
+    vertices = np.concatenate([GRID, [[np.nan, 0, 0]], GRID[:1], [[500, 500, 500]]]).astype(np.float32)
+    nan_i, dup_i, loose_i = len(GRID), len(GRID) + 1, len(GRID) + 2
+    faces = np.concatenate([TRIANGLES, [[0, 1, 1]], [[nan_i, 0, 1]], [[dup_i, 1, 7]], TRIANGLES[:1]])
+    cleaned, stats = clean_scan(Scan(vertices / 1000, faces), 1000.0, IngestOptions(crop="none", max_points=0))
+    assert stats["removed_nonfinite"] == 1 and stats["removed_duplicate"] == 1
+    assert stats["removed_unreferenced"] == 1  # the loose far point
+    assert stats["removed_degenerate_faces"] == 3  # (0,1,1), the copy made by merging, the repeat
+    assert stats["faces_out"] == len(TRIANGLES)
+    assert len(cleaned.vertices) == len(GRID)
+    np.testing.assert_allclose(np.sort(cleaned.vertices, axis=0), np.sort(GRID, axis=0), atol=1e-3)
+
+
+def test_crop_keeps_the_face_and_budget_decimates():
+    fragment = GRID[:4] + 400
+    vertices = np.concatenate([GRID, fragment])
+    faces = np.concatenate([TRIANGLES, [[36, 37, 38], [36, 38, 39]]])
+    cropped, stats = clean_scan(Scan(vertices, faces), 1.0, IngestOptions(crop="component", max_points=0))
+    assert stats["removed_by_crop"] == 4 and cropped.vertices.max() < 100
+    budget, stats = clean_scan(Scan(GRID, TRIANGLES), 1.0, IngestOptions(crop="none", max_points=20))
+    assert len(budget.vertices) <= 22 and len(budget.faces) > 10 and stats["removed_by_budget"] >= 14
+
+
+def test_units_guess():
+    assert guess_scale_to_mm(0.18) == 1000.0
+    assert guess_scale_to_mm(180.0) == 1.0
+    assert guess_scale_to_mm(18.0) == 10.0
+
+
+def test_labels_and_natural_order(tmp_path):
+    assert label_for_folder("Happy") == label_for_folder("happiness") == label_for_folder("HA") == "happiness"
+    assert label_for_folder("Smirk") is None
+    assert label_for_folder("Smirk", {"smirk": "happiness"}) == "happiness"
+    assert sorted(["10.wrl", "2.wrl", "1.wrl"], key=natural_key) == ["1.wrl", "2.wrl", "10.wrl"]
+    for subject, expression in [("F001", "Angry"), ("F001", "Smirk"), ("M002", "Happy")]:
+        folder = tmp_path / subject / expression
+        folder.mkdir(parents=True)
+        for i in (10, 2, 1):
+            write_bu4dfe_wrl(folder / f"{i}.wrl", GRID, QUADS)
+        (folder / "ground_truth.h5").write_bytes(b"")
+    entries = discover_sequences(tmp_path)
+    assert [(e.subject, e.label) for e in entries] == [("F001", "anger"), ("M002", "happiness")]
+    assert [p.name for p in entries[0].frames] == ["1.wrl", "2.wrl", "10.wrl"]
+    with pytest.raises(ValueError, match="Smirk"):
+        discover_sequences(tmp_path, unknown_labels="error")
+    generic = discover_sequences(tmp_path, layout="generic", label_map={"Smirk": "happiness"})
+    assert ("F001", "happiness") in [(e.subject, e.label) for e in generic]
+
+
+def write_sequence(folder, n, scale=1.0):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        write_bu4dfe_wrl(folder / f"{i:03d}.wrl", (GRID + rng.normal(0, 0.1, GRID.shape)) * scale, QUADS)
+    return sorted(folder.glob("*.wrl"))
+
+
+def test_ingest_keeps_good_frames_and_quarantines_bad_ones(tmp_path):
+    frames = write_sequence(tmp_path / "F001" / "Happy", 4, scale=0.001)  # metres
+    bad_files(tmp_path / "F001" / "Happy")
+    frames = frames[:2] + [tmp_path / "F001" / "Happy" / "truncated.wrl", tmp_path / "F001" / "Happy" / "nan.wrl"] + frames[2:]
+    out, quarantine = tmp_path / "seq.h5", tmp_path / "seq.quarantine.json"
+    summary = ingest_sequence(frames, out, quarantine, "F001", "happiness", IngestOptions())
+    assert summary["status"] == "ok" and summary["frames"] == 4 and summary["units"] == "m"
+    problems = json.loads(quarantine.read_text())
+    assert {p["file"].rsplit("/", 1)[1] for p in problems} == {"truncated.wrl", "nan.wrl"}
+    assert all(p["problem"] for p in problems)
+    with h5py.File(out) as f:
+        assert f.attrs["status"] == "ok" and f.attrs["scale_to_mm"] == 1000.0
+        assert f["frames/frame_index"][()].tolist() == [0, 1, 4, 5]
+        offsets = f["frames/vertex_offsets"][()]
+        first = f["frames/vertices"][offsets[0]:offsets[1]]
+        assert 140 < np.ptp(first, axis=0).max() < 200  # millimetres
+        assert f["stats/vertices_in"].shape == (4,)
+
+
+def test_strict_mode_fails_on_the_first_bad_file(tmp_path):
+    frames = write_sequence(tmp_path / "S" / "Sad", 2)
+    bad_files(tmp_path / "S" / "Sad")
+    with pytest.raises(InputFileError, match="empty.ply"):
+        ingest_sequence([*frames, tmp_path / "S" / "Sad" / "empty.ply"], tmp_path / "o.h5", tmp_path / "q.json",
+                        "S", "sadness", IngestOptions(), strict=True)
+    assert not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.parametrize("n_frames", [0, 1])
+def test_sequences_without_enough_frames_are_empty_not_fatal(tmp_path, n_frames):
+    folder = tmp_path / "S" / "Fear"
+    frames = write_sequence(folder, n_frames)
+    summary = ingest_sequence(frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "fear", IngestOptions(),
+                              folder=folder)
+    assert summary["status"] == "empty"
+    with h5py.File(tmp_path / "o.h5") as f:
+        assert f.attrs["status"] == "empty" and f.attrs["n_frames"] == 0
+    problem = json.loads((tmp_path / "q.json").read_text())[0]
+    assert problem["file"] == str(folder)
+    assert ("no scan files" if n_frames == 0 else "only 1 usable frame") in problem["problem"]
+
+
+def test_ground_truth_rows_follow_the_kept_frames(tmp_path):
+    folder = tmp_path / "S" / "Angry"
+    frames = write_sequence(folder, 3)
+    (folder / "001.wrl").write_text("#VRML V2.0 utf8\nbroken [")
+    truth = np.arange(3 * 4 * 3, dtype=np.float32).reshape(3, 4, 3)
+    with h5py.File(folder / "ground_truth.h5", "w") as f:
+        f["vertices"] = truth
+        f["params/shape"] = np.ones(5, np.float32)
+    ingest_sequence(frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "anger", IngestOptions())
+    with h5py.File(tmp_path / "o.h5") as f:
+        np.testing.assert_array_equal(f["ground_truth/vertices"][()], truth[[0, 2]])
+        assert f["ground_truth/params/shape"].shape == (5,)
+
+
+def test_interrupted_ingest_leaves_no_file(tmp_path, monkeypatch):
+    frames = write_sequence(tmp_path / "S" / "Sad", 2)
+    import fer4d.io.ingest as ingest_module
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest_module, "write_json", explode)
+    with pytest.raises(RuntimeError):
+        ingest_sequence(frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "sadness", IngestOptions())
+    monkeypatch.setattr(h5py.File, "create_group", lambda *a, **k: explode())
+    with pytest.raises(RuntimeError):
+        ingest_sequence(frames, tmp_path / "o2.h5", tmp_path / "q2.json", "S", "sadness", IngestOptions())
+    assert not (tmp_path / "o2.h5").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_scan_info_cli(tmp_path, capsys):
+    write_bu4dfe_wrl(tmp_path / "000.wrl", GRID / 1000, QUADS)
+    assert cli(["scan-info", str(tmp_path / "000.wrl"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["vertices"] == 36 and info["faces"] == 50 and info["units_guess"] == "m"
+    (tmp_path / "bad.ply").write_bytes(b"")
+    assert cli(["scan-info", str(tmp_path / "bad.ply")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.ply" in err[0] and "empty" in err[0] and "Traceback" not in err[0]
+
+
+def test_ingest_cli(tmp_path, capsys):
+    write_sequence(tmp_path / "F001" / "Happy", 3)
+    assert cli(["ingest", str(tmp_path / "F001" / "Happy"), "--out", str(tmp_path / "o.h5")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["subject"], summary["label"], summary["frames"]) == ("F001", "happiness", 3)
