@@ -2,13 +2,15 @@
 
 Reproduces the reference paper's second result (memory for batch 16 at 16…128 frames). Each
 point is one training step (forward, backward, optimiser step) on a random batch
-``(batch, frames, in_dim)`` after one untimed warm-up step.
+``(batch, frames, in_dim)``, timed after a warm-up on a one-frame batch and one untimed
+full-size step.
 
-* CUDA: ``torch.cuda.max_memory_allocated`` during the steps minus the memory allocated
-  before them (model and inputs; reported as ``baseline_mb``), in MB.
-* CPU: the peak resident set size (``ru_maxrss``) minus the resident size just before the
-  first step, measured in a fresh Python process per point so that earlier points' allocations
-  do not hide later ones.
+* CUDA: ``torch.cuda.max_memory_allocated`` during the full-size steps minus the memory
+  allocated after the one-frame warm-up (model, optimiser state, inputs; reported as
+  ``baseline_mb``), in MB.
+* CPU (Linux): the peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs``
+  after the warm-up) minus the resident size at that moment, measured in a fresh Python
+  process per point so that earlier points' freed-but-resident memory does not hide later ones.
 
 Last line with ``--json``: ``{"benchmark": "memory", "batch", "device", "in_dim",
 "points": [{"frames", "peak_mb", "baseline_mb", "ms_per_batch"}]}``.
@@ -20,10 +22,10 @@ import argparse
 import json
 import logging
 import os
-import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,19 @@ class MemoryBenchmarkOptions(SectionOptions):
             raise ValueError(f"need batch >= 1 and frames >= 1, got {self.batch}, {self.frames}")
 
 
+def reset_peak_rss() -> None:
+    """Reset this process's peak resident set size (Linux >= 4.0: ``/proc/self/clear_refs``)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size since the last reset (``VmHWM``), in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line")
+
+
 def _training_step(model: ExpressionTransformer, optimiser: torch.optim.Optimizer,
                    x: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> None:
     loss = torch.nn.functional.cross_entropy(model(x, mask), target)
@@ -76,13 +91,18 @@ def measure_point(frames: int, batch: int, in_dim: int, options: TransformerOpti
     x = torch.randn(batch, frames, in_dim, generator=generator).to(device)
     mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
     target = torch.randint(0, len(LABELS), (batch,), generator=generator).to(device)
+    # Warm-up on a one-frame batch: allocates the optimiser state and every one-off runtime
+    # buffer, so the baseline holds model + optimiser and the peak above it is what the
+    # sequence length costs.
+    _training_step(model, optimiser, x[:1, :1], mask[:1, :1], target[:1])
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         baseline = torch.cuda.memory_allocated(device)
     else:
+        reset_peak_rss()
         baseline = psutil.Process().memory_info().rss
-    _training_step(model, optimiser, x, mask, target)  # warm-up (untimed): creates optimiser state
+    _training_step(model, optimiser, x, mask, target)  # first full-size step, untimed
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     start = time.perf_counter()
@@ -92,7 +112,7 @@ def measure_point(frames: int, batch: int, in_dim: int, options: TransformerOpti
         torch.cuda.synchronize(device)
         peak = torch.cuda.max_memory_allocated(device)
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+        peak = peak_rss_bytes()
     ms = (time.perf_counter() - start) * 1000.0 / steps
     return {"frames": frames, "peak_mb": round(max(peak - baseline, 0) / MB, 3),
             "baseline_mb": round(baseline / MB, 3), "ms_per_batch": round(ms, 3)}
@@ -112,7 +132,7 @@ def measure_in_subprocess(frames: int, batch: int, in_dim: int, options: Transfo
 
 
 def run_memory_benchmark(options: MemoryBenchmarkOptions, transformer: TransformerOptions,
-                         in_dim: int = 32, device: str = "auto", steps: int = 3) -> dict[str, Any]:
+                         in_dim: int = 32, device: str = "auto", steps: int = 5) -> dict[str, Any]:
     """Measure every sequence length of ``options`` → the benchmark's JSON object."""
     torch_device = resolve_device(device)
     points = []
@@ -155,7 +175,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", default="16,32,64,128", help="comma-separated sequence lengths")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
     parser.add_argument("--in-dim", type=int, default=32, help="frame embedding size (default 32)")
-    parser.add_argument("--steps", type=int, default=3, help="timed training steps per point")
+    parser.add_argument("--steps", type=int, default=5, help="timed training steps per point")
     parser.add_argument("--options", default="", help="transformer options as JSON (default: defaults)")
     parser.add_argument("--out", default="", help="also write the JSON object to this file")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
