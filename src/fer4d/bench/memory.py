@@ -80,7 +80,7 @@ def _training_step(model: ExpressionTransformer, optimiser: torch.optim.Optimize
 
 
 def measure_point(frames: int, batch: int, in_dim: int, options: TransformerOptions,
-                  device: torch.device, steps: int = 3, seed: int = 0) -> dict[str, float]:
+                  device: torch.device, steps: int = 5, seed: int = 0) -> dict[str, float]:
     """Peak memory and mean ms per training step in this process → ``{frames, peak_mb, baseline_mb, ms_per_batch}``.
 
     On CPU the peak is only meaningful in a fresh process (see :func:`measure_in_subprocess`).
