@@ -200,3 +200,20 @@ def test_render_frames_shows_scan_and_truth(rig, tmp_path):
     for row in (slice(0, height // 2), slice(height // 2, height)):  # scans, then truth
         for column in (slice(0, width // 2), slice(width // 2, width)):  # frames 0 and 4
             assert drawn[row, column].mean() > 0.05
+
+
+def test_ingestion_reader_and_cli_render_read_the_written_files(dataset, model_path, tmp_path):
+    """The project's scan reader (fer4d.io.read_scan) reads what is written here."""
+    io = pytest.importorskip("fer4d.io")
+    if not hasattr(io, "read_scan"):
+        pytest.skip("fer4d.io.read_scan has not landed")
+    root, _ = dataset
+    path = root / "F001" / "Disgust" / "003.wrl"
+    scan = io.read_scan(path)
+    xyz, tri = parse_vrml(path)
+    np.testing.assert_allclose(scan.vertices, xyz, atol=1e-6)
+    np.testing.assert_array_equal(scan.faces, tri)
+    png = tmp_path / "disgust.png"
+    assert cli_main(["synth-render", str(root), "--subject", "F001", "--label", "disgust",
+                     "--out", str(png), "--frames", "3", "--model", str(model_path)]) == 0
+    assert plt.imread(png).shape[1] >= 3 * 100
