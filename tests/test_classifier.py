@@ -20,6 +20,7 @@ from fer4d.train.classifier import (
     train_transformer,
 )
 
+
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """A tiny model trains fastest on one thread (and is not slowed by a busy machine)."""
@@ -32,8 +33,12 @@ def one_torch_thread():
 FAST = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=25, batch_size=6, lr=3e-3, dropout=0.0)
 
 
-def write_toy_embeddings(path, subjects=(("s0", "train"), ("s1", "train"), ("s2", "train"), ("s3", "val"), ("s4", "test")),
-                         dim=8, seed=0):
+def write_toy_embeddings(
+    path,
+    subjects=(("s0", "train"), ("s1", "train"), ("s2", "train"), ("s3", "val"), ("s4", "test")),
+    dim=8,
+    seed=0,
+):
     """Sequences whose class c is the channel that rises over time, on top of a large per-subject
     identity offset (so the expression is only visible relative to the first frame)."""
     rng = np.random.default_rng(seed)
@@ -60,8 +65,10 @@ def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
     predictions = json.loads(paths[1].read_text())
     assert predictions["fold"] == 2 and predictions["labels"] == list(LABELS)
     assert {i["subject"] for i in predictions["items"]} == {"s4"}
-    assert all(abs(sum(i["probs"]) - 1) < 1e-4 and i["pred"] == LABELS[int(np.argmax(i["probs"]))]
-               for i in predictions["items"])
+    assert all(
+        abs(sum(i["probs"]) - 1) < 1e-4 and i["pred"] == LABELS[int(np.argmax(i["probs"]))]
+        for i in predictions["items"]
+    )
     history = json.loads(paths[2].read_text())
     assert len(history["epochs"]) == FAST.epochs
     assert history["epochs"][-1]["train_loss"] < history["epochs"][0]["train_loss"]
@@ -76,8 +83,15 @@ def test_training_is_deterministic_by_seed(tmp_path):
     options = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=3, batch_size=6)
     runs = []
     for run in ("a", "b"):
-        train_transformer(tmp_path / "emb.h5", tmp_path / f"{run}.pt", tmp_path / f"{run}.json",
-                          tmp_path / f"{run}_h.json", options, device="cpu", seed=7)
+        train_transformer(
+            tmp_path / "emb.h5",
+            tmp_path / f"{run}.pt",
+            tmp_path / f"{run}.json",
+            tmp_path / f"{run}_h.json",
+            options,
+            device="cpu",
+            seed=7,
+        )
         runs.append(json.loads((tmp_path / f"{run}_h.json").read_text()))
     assert runs[0] == runs[1]
     a = torch.load(tmp_path / "a.pt", weights_only=True)["model_state"]
@@ -110,8 +124,14 @@ def test_unknown_option_and_bad_file_are_reported(tmp_path):
         TransformerOptions.from_dict({"epochz": 3})
     (tmp_path / "bad.h5").write_bytes(b"not hdf5")
     with pytest.raises(InputFileError, match="bad.h5"):
-        train_transformer(tmp_path / "bad.h5", tmp_path / "a.pt", tmp_path / "b.json", tmp_path / "c.json",
-                          FAST, device="cpu")
+        train_transformer(
+            tmp_path / "bad.h5",
+            tmp_path / "a.pt",
+            tmp_path / "b.json",
+            tmp_path / "c.json",
+            FAST,
+            device="cpu",
+        )
 
 
 def test_feature_scaler_global_keeps_channel_ratios_and_uses_train_only():
@@ -123,6 +143,8 @@ def test_feature_scaler_global_keeps_channel_ratios_and_uses_train_only():
     scaled = FeatureScaler.fit(train, per_channel=False)(frames)
     np.testing.assert_allclose(scaled.mean(0), 0, atol=1e-6)
     assert np.sqrt((scaled**2).mean()) == pytest.approx(1.0, rel=1e-4)
-    assert scaled[:, 0].std() / scaled[:, 1].std() == pytest.approx(frames[:, 0].std() / frames[:, 1].std(), rel=1e-4)
+    assert scaled[:, 0].std() / scaled[:, 1].std() == pytest.approx(
+        frames[:, 0].std() / frames[:, 1].std(), rel=1e-4
+    )
     per_channel = FeatureScaler.fit(train, per_channel=True)(frames)
     np.testing.assert_allclose(per_channel.std(0), 1.0, rtol=1e-4)

@@ -51,7 +51,9 @@ def _fold_classifier(path, favourite: int, dim: int):
 def test_classify_vertices_averages_folds(tmp_path, monkeypatch):
     calls = []
     fake_embed = types.ModuleType("fer4d.train.embed")
-    fake_embed.load_encoder = lambda checkpoint, hierarchy, device: calls.append((checkpoint.name, hierarchy.name))
+    fake_embed.load_encoder = lambda checkpoint, hierarchy, device: calls.append(
+        (checkpoint.name, hierarchy.name)
+    )
     fake_embed.encode_frames = lambda encoder, vertices: vertices.reshape(len(vertices), -1)[:, :4]  # (T, 4)
     monkeypatch.setitem(sys.modules, "fer4d.train.embed", fake_embed)
     for fold, favourite in ((0, 0), (1, 5), (2, 5)):
@@ -59,7 +61,9 @@ def test_classify_vertices_averages_folds(tmp_path, monkeypatch):
         folder.mkdir(parents=True)
         (folder / "autoencoder.pt").write_bytes(b"")
         _fold_classifier(folder / "transformer.pt", favourite, 4)
-    result = classify_vertices(np.random.default_rng(0).normal(size=(7, 5, 3)).astype(np.float32), tmp_path, "cpu")
+    result = classify_vertices(
+        np.random.default_rng(0).normal(size=(7, 5, 3)).astype(np.float32), tmp_path, "cpu"
+    )
     assert calls == [("autoencoder.pt", "hierarchy.npz")] * 3
     assert [f["label"] for f in result["folds"]] == ["anger", "surprise", "surprise"]
     assert result["label"] == "surprise"
@@ -76,7 +80,8 @@ def _fake_pipeline(monkeypatch, calls):
     io = types.ModuleType("fer4d.io")
     io.IngestOptions = types.SimpleNamespace(from_dict=lambda d: ("ingest-options", d))
     io.ingest_sequence = lambda frames, out, quarantine, subject, label, options, strict: calls.append(
-        ("ingest", [f.name for f in frames], subject, options)) or quarantine.write_text("[]")
+        ("ingest", [f.name for f in frames], subject, options)
+    ) or quarantine.write_text("[]")
 
     def fit_sequence_file(in_path, model_path, out_path, options, device, seed):
         calls.append(("fit", model_path, options, seed))
@@ -101,9 +106,17 @@ def test_predict_cli_runs_the_sequence_through_the_run(tmp_path, monkeypatch, ca
     (run / "folds" / "0").mkdir(parents=True)
     (run / "folds" / "0" / "autoencoder.pt").write_bytes(b"")
     _fold_classifier(run / "folds" / "0" / "transformer.pt", 3, 4)
-    (run / "config.json").write_text(json.dumps({
-        "seed": 5, "dataset": {"source": "directory", "extension": "obj"}, "flame": {"model": "/m.pkl"},
-        "ingest": {"max_points": 100}, "fit": {"iterations": 2}}))
+    (run / "config.json").write_text(
+        json.dumps(
+            {
+                "seed": 5,
+                "dataset": {"source": "directory", "extension": "obj"},
+                "flame": {"model": "/m.pkl"},
+                "ingest": {"max_points": 100},
+                "fit": {"iterations": 2},
+            }
+        )
+    )
     sequence = tmp_path / "F009" / "Happy"
     sequence.mkdir(parents=True)
     for name in ("10.obj", "9.obj", "readme.txt"):
@@ -111,8 +124,10 @@ def test_predict_cli_runs_the_sequence_through_the_run(tmp_path, monkeypatch, ca
     assert main(["predict", str(sequence), "--model", str(run), "--json", "--device", "cpu"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["label"] == "happiness" and result["n_frames"] == 4 and len(result["folds"]) == 1
-    assert calls == [("ingest", ["9.obj", "10.obj"], "F009", ("ingest-options", {"max_points": 100})),
-                     ("fit", "/m.pkl", ("fit-options", {"iterations": 2}), 5)]
+    assert calls == [
+        ("ingest", ["9.obj", "10.obj"], "F009", ("ingest-options", {"max_points": 100})),
+        ("fit", "/m.pkl", ("fit-options", {"iterations": 2}), 5),
+    ]
     assert main(["predict", str(sequence), "--model", str(run), "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     assert "happiness" in printed.splitlines()[0] and "%" in printed

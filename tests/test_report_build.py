@@ -23,30 +23,69 @@ FOLDS = [
 def write_fold_outputs(tmp_path):
     inputs = ReportInputs(predictions=[], store=tmp_path / "dataset.h5", memory=tmp_path / "memory.json")
     for fold, pairs in enumerate(FOLDS):
-        items = [{"key": f"s{fold}__{true}", "subject": f"s{fold}", "true": true, "pred": pred,
-                  "probs": [1.0 if label == pred else 0.0 for label in LABELS]} for true, pred in pairs]
+        items = [
+            {
+                "key": f"s{fold}__{true}",
+                "subject": f"s{fold}",
+                "true": true,
+                "pred": pred,
+                "probs": [1.0 if label == pred else 0.0 for label in LABELS],
+            }
+            for true, pred in pairs
+        ]
         path = tmp_path / f"pred{fold}.json"
         path.write_text(json.dumps({"fold": fold, "labels": list(LABELS), "items": items}))
         inputs.predictions.append(path)
-        history = {"fold": fold, "best_epoch": 2, "epochs": [
-            {"epoch": e, "train_loss": 1.0 / e, "train_accuracy": 0.3 * e, "val_loss": 1.2 / e, "val_accuracy": 0.25 * e}
-            for e in (1, 2, 3)]}
+        history = {
+            "fold": fold,
+            "best_epoch": 2,
+            "epochs": [
+                {
+                    "epoch": e,
+                    "train_loss": 1.0 / e,
+                    "train_accuracy": 0.3 * e,
+                    "val_loss": 1.2 / e,
+                    "val_accuracy": 0.25 * e,
+                }
+                for e in (1, 2, 3)
+            ],
+        }
         inputs.histories.append(tmp_path / f"hist{fold}.json")
         inputs.histories[-1].write_text(json.dumps(history))
         inputs.autoencoder_metrics.append(tmp_path / f"ae{fold}.json")
-        inputs.autoencoder_metrics[-1].write_text(json.dumps(
-            {"history": [{"epoch": 1, "train_loss": 0.5, "val_l1_mm": 1.0}, {"epoch": 2, "train_loss": 0.3, "val_l1_mm": 0.8}],
-             "test": {"euclidean_mm": 0.5 + fold, "l1_mm": 0.4}}))
+        inputs.autoencoder_metrics[-1].write_text(
+            json.dumps(
+                {
+                    "history": [
+                        {"epoch": 1, "train_loss": 0.5, "val_l1_mm": 1.0},
+                        {"epoch": 2, "train_loss": 0.3, "val_l1_mm": 0.8},
+                    ],
+                    "test": {"euclidean_mm": 0.5 + fold, "l1_mm": 0.4},
+                }
+            )
+        )
     with h5py.File(inputs.store, "w") as f:
-        for key, residual, flagged in (("a__anger", [0.1, 0.2, 0.3, 0.4], [0, 0, 0, 1]), ("b__fear", [1.0, 2.0], [0, 0])):
+        for key, residual, flagged in (
+            ("a__anger", [0.1, 0.2, 0.3, 0.4], [0, 0, 0, 1]),
+            ("b__fear", [1.0, 2.0], [0, 0]),
+        ):
             q = f.create_group(f"sequences/{key}/quality")
             q["residual_median_mm"] = np.array(residual, np.float32)
             q["residual_p90_mm"] = np.array(residual, np.float32) * 2
             q["flagged"] = np.array(flagged, bool)
             q["v2v_mean_mm"] = np.full(len(residual), 0.25, np.float32)
-    inputs.memory.write_text(json.dumps({"batch": 16, "device": "cpu", "points": [
-        {"frames": 16, "peak_mb": 10.0, "baseline_mb": 300.0, "ms_per_batch": 5.0},
-        {"frames": 32, "peak_mb": 20.0, "baseline_mb": 300.0, "ms_per_batch": 9.0}]}))
+    inputs.memory.write_text(
+        json.dumps(
+            {
+                "batch": 16,
+                "device": "cpu",
+                "points": [
+                    {"frames": 16, "peak_mb": 10.0, "baseline_mb": 300.0, "ms_per_batch": 5.0},
+                    {"frames": 32, "peak_mb": 20.0, "baseline_mb": 300.0, "ms_per_batch": 9.0},
+                ],
+            }
+        )
+    )
     return inputs
 
 
@@ -60,7 +99,13 @@ def test_report_metrics_and_files(tmp_path):
     assert metrics["balanced_accuracy"] == pytest.approx(3.5 / 6)
     assert metrics["labels"] == list(LABELS)
     matrix = np.array(metrics["confusion_matrix"])
-    assert matrix.sum() == 7 and matrix[0, 0] == 1 and matrix[0, 1] == 1 and matrix[2, 5] == 1 and matrix[4, 0] == 1
+    assert (
+        matrix.sum() == 7
+        and matrix[0, 0] == 1
+        and matrix[0, 1] == 1
+        and matrix[2, 5] == 1
+        and matrix[4, 0] == 1
+    )
     assert metrics["per_class"]["anger"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
     assert [f["accuracy"] for f in metrics["folds"]] == pytest.approx([2 / 3, 1 / 2])
     assert metrics["fold_mean"]["accuracy"] == pytest.approx(7 / 12)
@@ -78,8 +123,14 @@ def test_report_metrics_and_files(tmp_path):
     assert reconstruction["test_error_mm"] == [0.5, 1.5]
     assert reconstruction["curves"][0]["val_l1_mm"] == [1.0, 0.8]
 
-    for name in ("confusion_matrix.png", "training_curves.png", "reconstruction_error.png",
-                 "registration_quality.png", "registered_sequence.png", "memory.png"):
+    for name in (
+        "confusion_matrix.png",
+        "training_curves.png",
+        "reconstruction_error.png",
+        "registration_quality.png",
+        "registered_sequence.png",
+        "memory.png",
+    ):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert (out / name).stat().st_size > 2000, name
     svg = (out / "confusion_matrix.svg").read_text()
@@ -101,8 +152,12 @@ def write_fake_fit_and_scan(tmp_path):
     u, v = np.meshgrid(np.linspace(-50, 50, 12), np.linspace(-60, 60, 14))
     base = np.stack([u.ravel(), v.ravel(), 10 * np.cos(u.ravel() / 40)], 1).astype(np.float32)
     idx = np.arange(12 * 14).reshape(14, 12)
-    faces = np.concatenate([np.stack([idx[:-1, :-1], idx[1:, :-1], idx[:-1, 1:]], -1).reshape(-1, 3),
-                            np.stack([idx[1:, :-1], idx[1:, 1:], idx[:-1, 1:]], -1).reshape(-1, 3)]).astype(np.int32)
+    faces = np.concatenate(
+        [
+            np.stack([idx[:-1, :-1], idx[1:, :-1], idx[:-1, 1:]], -1).reshape(-1, 3),
+            np.stack([idx[1:, :-1], idx[1:, 1:], idx[:-1, 1:]], -1).reshape(-1, 3),
+        ]
+    ).astype(np.int32)
     bump = np.exp(-(base[:, 0] ** 2 + base[:, 1] ** 2) / 800)
     vertices = np.stack([base + np.outer(bump, [0, 0, 4.0 * t]) for t in range(6)]).astype(np.float32)
     with h5py.File(tmp_path / "fit.h5", "w") as f:

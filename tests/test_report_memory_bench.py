@@ -12,8 +12,27 @@ from fer4d.cli import main
 
 def test_memory_bench_prints_schema_json_last(capsys, tmp_path):
     options = json.dumps({"d_model": 8, "heads": 2, "layers": 1, "ff": 16})
-    code = main(["bench", "memory", "--json", "--batch", "2", "--frames", "6", "--device", "cpu",
-                 "--in-dim", "4", "--steps", "1", "--options", options, "--out", str(tmp_path / "m.json")])
+    code = main(
+        [
+            "bench",
+            "memory",
+            "--json",
+            "--batch",
+            "2",
+            "--frames",
+            "6",
+            "--device",
+            "cpu",
+            "--in-dim",
+            "4",
+            "--steps",
+            "1",
+            "--options",
+            options,
+            "--out",
+            str(tmp_path / "m.json"),
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["batch"] == 2 and result["device"] == "cpu"

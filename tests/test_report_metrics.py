@@ -54,7 +54,12 @@ def test_absent_classes_do_not_count_and_do_not_divide_by_zero():
 def test_summarise_is_json_ready_and_consistent():
     result = summarise(TRUE, PRED, ["a", "b", "c"])
     assert result["confusion_matrix"] == [[2, 1, 1], [1, 1, 0], [0, 0, 1]]
-    assert result["per_class"]["c"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert result["per_class"]["c"] == {
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1": pytest.approx(2 / 3),
+        "support": 1,
+    }
     assert result["n"] == 7 and result["labels"] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="shape"):
         confusion_matrix([0, 1], [0], 2)

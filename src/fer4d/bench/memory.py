@@ -71,16 +71,28 @@ def peak_rss_bytes() -> int:
     raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
-def _training_step(model: ExpressionTransformer, optimiser: torch.optim.Optimizer,
-                   x: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> None:
+def _training_step(
+    model: ExpressionTransformer,
+    optimiser: torch.optim.Optimizer,
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+) -> None:
     loss = torch.nn.functional.cross_entropy(model(x, mask), target)
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     optimiser.step()
 
 
-def measure_point(frames: int, batch: int, in_dim: int, options: TransformerOptions,
-                  device: torch.device, steps: int = 5, seed: int = 0) -> dict[str, float]:
+def measure_point(
+    frames: int,
+    batch: int,
+    in_dim: int,
+    options: TransformerOptions,
+    device: torch.device,
+    steps: int = 5,
+    seed: int = 0,
+) -> dict[str, float]:
     """Peak memory and mean ms per training step in this process → ``{frames, peak_mb, baseline_mb, ms_per_batch}``.
 
     On CPU the peak is only meaningful in a fresh process (see :func:`measure_in_subprocess`).
@@ -114,16 +126,33 @@ def measure_point(frames: int, batch: int, in_dim: int, options: TransformerOpti
     else:
         peak = peak_rss_bytes()
     ms = (time.perf_counter() - start) * 1000.0 / steps
-    return {"frames": frames, "peak_mb": round(max(peak - baseline, 0) / MB, 3),
-            "baseline_mb": round(baseline / MB, 3), "ms_per_batch": round(ms, 3)}
+    return {
+        "frames": frames,
+        "peak_mb": round(max(peak - baseline, 0) / MB, 3),
+        "baseline_mb": round(baseline / MB, 3),
+        "ms_per_batch": round(ms, 3),
+    }
 
 
-def measure_in_subprocess(frames: int, batch: int, in_dim: int, options: TransformerOptions,
-                          steps: int) -> dict[str, float]:
+def measure_in_subprocess(
+    frames: int, batch: int, in_dim: int, options: TransformerOptions, steps: int
+) -> dict[str, float]:
     """Run :func:`measure_point` on CPU in a fresh Python process and return its result."""
-    command = [sys.executable, "-m", "fer4d.bench.memory", "--point", str(frames), "--batch", str(batch),
-               "--in-dim", str(in_dim), "--steps", str(steps),
-               "--options", json.dumps(options.to_dict())]
+    command = [
+        sys.executable,
+        "-m",
+        "fer4d.bench.memory",
+        "--point",
+        str(frames),
+        "--batch",
+        str(batch),
+        "--in-dim",
+        str(in_dim),
+        "--steps",
+        str(steps),
+        "--options",
+        json.dumps(options.to_dict()),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads())))
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
@@ -131,8 +160,13 @@ def measure_in_subprocess(frames: int, batch: int, in_dim: int, options: Transfo
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_memory_benchmark(options: MemoryBenchmarkOptions, transformer: TransformerOptions,
-                         in_dim: int = 32, device: str = "auto", steps: int = 5) -> dict[str, Any]:
+def run_memory_benchmark(
+    options: MemoryBenchmarkOptions,
+    transformer: TransformerOptions,
+    in_dim: int = 32,
+    device: str = "auto",
+    steps: int = 5,
+) -> dict[str, Any]:
     """Measure every sequence length of ``options`` → the benchmark's JSON object."""
     torch_device = resolve_device(device)
     points = []
@@ -141,16 +175,32 @@ def run_memory_benchmark(options: MemoryBenchmarkOptions, transformer: Transform
             point = measure_point(frames, options.batch, in_dim, transformer, torch_device, steps)
         else:
             point = measure_in_subprocess(frames, options.batch, in_dim, transformer, steps)
-        log.info("memory: batch %d, %d frames: %.1f MB above baseline, %.1f ms per batch",
-                 options.batch, frames, point["peak_mb"], point["ms_per_batch"])
+        log.info(
+            "memory: batch %d, %d frames: %.1f MB above baseline, %.1f ms per batch",
+            options.batch,
+            frames,
+            point["peak_mb"],
+            point["ms_per_batch"],
+        )
         points.append(point)
-    return {"benchmark": "memory", "batch": options.batch, "device": str(torch_device),
-            "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "cpu",
-            "in_dim": in_dim, "transformer": transformer.to_dict(), "points": points}
+    return {
+        "benchmark": "memory",
+        "batch": options.batch,
+        "device": str(torch_device),
+        "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "cpu",
+        "in_dim": in_dim,
+        "transformer": transformer.to_dict(),
+        "points": points,
+    }
 
 
-def write_memory_benchmark(out_path: str | os.PathLike, options: MemoryBenchmarkOptions,
-                           transformer: TransformerOptions, in_dim: int = 32, device: str = "auto") -> dict:
+def write_memory_benchmark(
+    out_path: str | os.PathLike,
+    options: MemoryBenchmarkOptions,
+    transformer: TransformerOptions,
+    in_dim: int = 32,
+    device: str = "auto",
+) -> dict:
     """Stage function of the ``memory_benchmark`` rule: run and write the JSON to ``out_path``."""
     result = run_memory_benchmark(options, transformer, in_dim, device)
     write_json(out_path, result)
@@ -159,7 +209,9 @@ def write_memory_benchmark(out_path: str | os.PathLike, options: MemoryBenchmark
 
 def _main(args: argparse.Namespace) -> int:
     options = MemoryBenchmarkOptions(batch=args.batch, frames=tuple(int(f) for f in args.frames.split(",")))
-    transformer = TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
+    transformer = (
+        TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
+    )
     result = run_memory_benchmark(options, transformer, args.in_dim, args.device, args.steps)
     if args.out:
         write_json(args.out, result)
@@ -193,7 +245,9 @@ def _point_main(argv: list[str]) -> int:
     parser.add_argument("--point", type=int, required=True)
     _add_arguments(parser)
     args = parser.parse_args(argv)
-    transformer = TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
+    transformer = (
+        TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
+    )
     point = measure_point(args.point, args.batch, args.in_dim, transformer, torch.device("cpu"), args.steps)
     print(json.dumps(point))
     return 0

@@ -27,8 +27,11 @@ def _is_number(value) -> bool:
 def _curves(history) -> dict[str, list[float]]:
     """Per-epoch series ``{name: [value per epoch]}`` from a list of records or a dict of lists."""
     if isinstance(history, dict):
-        return {k: [float(v) for v in values] for k, values in history.items()
-                if k not in NOT_CURVES and isinstance(values, list) and values and all(map(_is_number, values))}
+        return {
+            k: [float(v) for v in values]
+            for k, values in history.items()
+            if k not in NOT_CURVES and isinstance(values, list) and values and all(map(_is_number, values))
+        }
     if isinstance(history, list) and history and all(isinstance(r, dict) for r in history):
         names = [k for k, v in history[0].items() if k not in NOT_CURVES and _is_number(v)]
         return {k: [float(r[k]) for r in history if _is_number(r.get(k))] for k in names}

@@ -62,9 +62,11 @@ def _classification(inputs: ReportInputs, out: Path) -> dict:
     write_metrics_csv(out / "metrics.csv", metrics)
     write_confusion_csv(out / "confusion_matrix.csv", metrics)
     plots.plot_confusion_matrix(
-        metrics["confusion_matrix"], metrics["labels"],
+        metrics["confusion_matrix"],
+        metrics["labels"],
         f"accuracy {100 * metrics['accuracy']:.1f}%, balanced {100 * metrics['balanced_accuracy']:.1f}%",
-        out / "confusion_matrix.png", out / "confusion_matrix.svg",
+        out / "confusion_matrix.png",
+        out / "confusion_matrix.svg",
     )
     return metrics
 
@@ -76,11 +78,11 @@ def _training(inputs: ReportInputs, out: Path) -> dict:
     else:
         plots.plot_placeholder("no transformer histories given", out / "training_curves.png")
     read = [read_autoencoder_metrics(p) for p in inputs.autoencoder_metrics]
-    reconstruction = {"test_error_mm": [error for _, error in read],
-                      "curves": [curves for curves, _ in read]}
+    reconstruction = {"test_error_mm": [error for _, error in read], "curves": [curves for curves, _ in read]}
     write_json(out / "reconstruction_error.json", reconstruction)
-    plots.plot_reconstruction(reconstruction["curves"], reconstruction["test_error_mm"],
-                              out / "reconstruction_error.png")
+    plots.plot_reconstruction(
+        reconstruction["curves"], reconstruction["test_error_mm"], out / "reconstruction_error.png"
+    )
     return reconstruction
 
 
@@ -90,8 +92,9 @@ def _registration(inputs: ReportInputs, out: Path) -> dict | None:
         frames, sequences = read_quality(inputs.store)
         summary = summarise_quality(frames, sequences)
         write_json(out / "registration_quality.json", summary)
-        plots.plot_registration_quality({k: v for k, v in frames.items() if k != "flagged"}, sequences,
-                                        out / "registration_quality.png")
+        plots.plot_registration_quality(
+            {k: v for k, v in frames.items() if k != "flagged"}, sequences, out / "registration_quality.png"
+        )
     else:
         plots.plot_placeholder("no store given", out / "registration_quality.png")
     if inputs.example_fit is not None:
@@ -112,8 +115,9 @@ def _memory(inputs: ReportInputs, out: Path) -> dict | None:
     with atomic_path(out / "memory.csv") as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["frames", "peak_mb", "baseline_mb", "ms_per_batch"])
-        writer.writerows([p["frames"], p["peak_mb"], p.get("baseline_mb", ""), p["ms_per_batch"]]
-                         for p in memory["points"])
+        writer.writerows(
+            [p["frames"], p["peak_mb"], p.get("baseline_mb", ""), p["ms_per_batch"]] for p in memory["points"]
+        )
     return memory
 
 
@@ -127,6 +131,11 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     memory = _memory(inputs, out)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(render_summary(metrics, registration, reconstruction, memory))
-    log.info("report: accuracy %.3f, balanced accuracy %.3f over %d test sequences → %s",
-             metrics["accuracy"], metrics["balanced_accuracy"], metrics["n"], out)
+    log.info(
+        "report: accuracy %.3f, balanced accuracy %.3f over %d test sequences → %s",
+        metrics["accuracy"],
+        metrics["balanced_accuracy"],
+        metrics["n"],
+        out,
+    )
     return metrics

@@ -26,11 +26,21 @@ def read_predictions(path: str | os.PathLike) -> dict:
         data = json.loads(open(path).read())
     except (OSError, json.JSONDecodeError) as err:
         raise InputFileError(path, f"cannot read predictions JSON: {err}") from err
-    if not isinstance(data, dict) or not isinstance(data.get("labels"), list) or not isinstance(data.get("items"), list):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("labels"), list)
+        or not isinstance(data.get("items"), list)
+    ):
         raise InputFileError(path, "predictions JSON needs 'labels' (list) and 'items' (list)")
     for item in data["items"]:
-        if not {"true", "pred"} <= set(item) or item["true"] not in data["labels"] or item["pred"] not in data["labels"]:
-            raise InputFileError(path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label")
+        if (
+            not {"true", "pred"} <= set(item)
+            or item["true"] not in data["labels"]
+            or item["pred"] not in data["labels"]
+        ):
+            raise InputFileError(
+                path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label"
+            )
     return data
 
 
@@ -56,15 +66,22 @@ def cross_validated_metrics(prediction_paths: Sequence[str | os.PathLike]) -> di
         pooled_true += true
         pooled_pred += pred
         scores = summarise(true, pred, labels)
-        per_fold.append({"fold": fold.get("fold", position), "n": scores["n"],
-                         **{name: scores[name] for name in FOLD_METRICS}})
+        per_fold.append(
+            {
+                "fold": fold.get("fold", position),
+                "n": scores["n"],
+                **{name: scores[name] for name in FOLD_METRICS},
+            }
+        )
     result = summarise(pooled_true, pooled_pred, labels)
     scored = [f for f in per_fold if f["n"] > 0]
     result["folds"] = per_fold
-    result["fold_mean"] = {name: float(np.mean([f[name] for f in scored])) if scored else float("nan")
-                           for name in FOLD_METRICS}
-    result["fold_std"] = {name: float(np.std([f[name] for f in scored])) if scored else float("nan")
-                          for name in FOLD_METRICS}
+    result["fold_mean"] = {
+        name: float(np.mean([f[name] for f in scored])) if scored else float("nan") for name in FOLD_METRICS
+    }
+    result["fold_std"] = {
+        name: float(np.std([f[name] for f in scored])) if scored else float("nan") for name in FOLD_METRICS
+    }
     return result
 
 
@@ -72,9 +89,16 @@ def write_metrics_csv(path: str | os.PathLike, metrics: dict) -> None:
     """Long-format CSV ``scope,metric,value``: overall, per fold, mean/std, and per class."""
     rows = [("overall", name, metrics[name]) for name in (*FOLD_METRICS, "n")]
     rows += [(f"fold_{f['fold']}", name, f[name]) for f in metrics["folds"] for name in (*FOLD_METRICS, "n")]
-    rows += [(f"fold_{stat}", name, metrics[f"fold_{stat}"][name]) for stat in ("mean", "std") for name in FOLD_METRICS]
-    rows += [(f"class_{label}", name, value) for label, scores in metrics["per_class"].items()
-             for name, value in scores.items()]
+    rows += [
+        (f"fold_{stat}", name, metrics[f"fold_{stat}"][name])
+        for stat in ("mean", "std")
+        for name in FOLD_METRICS
+    ]
+    rows += [
+        (f"class_{label}", name, value)
+        for label, scores in metrics["per_class"].items()
+        for name, value in scores.items()
+    ]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["scope", "metric", "value"])

@@ -23,7 +23,9 @@ def save_figure(figure: plt.Figure, *paths: str | os.PathLike) -> None:
     plt.close(figure)
 
 
-def plot_confusion_matrix(counts: np.ndarray, labels: Sequence[str], title: str, *paths: str | os.PathLike) -> None:
+def plot_confusion_matrix(
+    counts: np.ndarray, labels: Sequence[str], title: str, *paths: str | os.PathLike
+) -> None:
     """Row-normalised confusion matrix (rows = true label) with percentages in the cells.
 
     ``counts (C, C) int``. Laid out like Figure 2 of the reference paper: true labels down,
@@ -33,8 +35,15 @@ def plot_confusion_matrix(counts: np.ndarray, labels: Sequence[str], title: str,
     figure, axis = plt.subplots(figsize=(6.4, 5.4))
     image = axis.imshow(percent, cmap="Blues", vmin=0, vmax=100)
     for (row, col), value in np.ndenumerate(percent):
-        axis.text(col, row, f"{value:.1f}%", ha="center", va="center", fontsize=9,
-                  color="white" if value > 55 else "black")
+        axis.text(
+            col,
+            row,
+            f"{value:.1f}%",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="white" if value > 55 else "black",
+        )
     axis.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
     axis.set_yticks(range(len(labels)), labels)
     axis.set_xlabel("predicted label")
@@ -58,7 +67,9 @@ def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> 
         fold = history.get("fold", position)
         for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
             axis.plot(x, [e[f"train_{key}"] for e in epochs], color=colour, label=f"fold {fold} train")
-            axis.plot(x, [e[f"val_{key}"] for e in epochs], color=colour, linestyle="--", label=f"fold {fold} val")
+            axis.plot(
+                x, [e[f"val_{key}"] for e in epochs], color=colour, linestyle="--", label=f"fold {fold} val"
+            )
             if "best_epoch" in history:
                 axis.axvline(history["best_epoch"], color=colour, alpha=0.3, linewidth=1)
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy", title="transformer loss")
@@ -67,7 +78,9 @@ def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> 
     save_figure(figure, path)
 
 
-def plot_reconstruction(curves: Sequence[dict], test_errors: Sequence[float | None], path: str | os.PathLike) -> None:
+def plot_reconstruction(
+    curves: Sequence[dict], test_errors: Sequence[float | None], path: str | os.PathLike
+) -> None:
     """Auto-encoder training curves per fold (left) and test reconstruction error in mm (right).
 
     ``curves``: per fold ``{series_name: [values per epoch]}``; ``test_errors``: per fold, mm or None.
@@ -75,8 +88,13 @@ def plot_reconstruction(curves: Sequence[dict], test_errors: Sequence[float | No
     figure, (curve_axis, bar_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for fold, series in enumerate(curves):
         for style, (name, values) in zip(("-", "--", ":", "-."), series.items()):
-            curve_axis.plot(range(1, len(values) + 1), values, color=f"C{fold % 10}", linestyle=style,
-                            label=f"fold {fold} {name}")
+            curve_axis.plot(
+                range(1, len(values) + 1),
+                values,
+                color=f"C{fold % 10}",
+                linestyle=style,
+                label=f"fold {fold} {name}",
+            )
     curve_axis.set(xlabel="epoch", title="auto-encoder training")
     if curves and any(curves):
         curve_axis.legend(fontsize=7)
@@ -88,7 +106,9 @@ def plot_reconstruction(curves: Sequence[dict], test_errors: Sequence[float | No
     save_figure(figure, path)
 
 
-def plot_registration_quality(frames: dict[str, np.ndarray], per_sequence: Sequence[dict], path: str | os.PathLike) -> None:
+def plot_registration_quality(
+    frames: dict[str, np.ndarray], per_sequence: Sequence[dict], path: str | os.PathLike
+) -> None:
     """Histograms of per-frame registration quality (left) and per-sequence medians (right).
 
     ``frames``: ``{measure_name: (N_frames,) float mm}`` (residual median, p90, v2v when
@@ -103,10 +123,17 @@ def plot_registration_quality(frames: dict[str, np.ndarray], per_sequence: Seque
     ordered = sorted(per_sequence, key=lambda s: s["residual_median_mm"])
     colours = ["C3" if s["flagged_fraction"] > 0 else "C0" for s in ordered]
     seq_axis.bar(range(len(ordered)), [s["residual_median_mm"] for s in ordered], color=colours)
-    seq_axis.set_xticks(range(len(ordered)), [s["key"] for s in ordered] if len(ordered) <= 60 else [],
-                        rotation=90, fontsize=5)
-    seq_axis.set(xlabel="sequence (sorted; red = has flagged frames)", ylabel="median residual (mm)",
-                 title="per-sequence scan-to-fit residual")
+    seq_axis.set_xticks(
+        range(len(ordered)),
+        [s["key"] for s in ordered] if len(ordered) <= 60 else [],
+        rotation=90,
+        fontsize=5,
+    )
+    seq_axis.set(
+        xlabel="sequence (sorted; red = has flagged frames)",
+        ylabel="median residual (mm)",
+        title="per-sequence scan-to-fit residual",
+    )
     save_figure(figure, path)
 
 
@@ -115,8 +142,11 @@ def plot_memory(points: Sequence[dict], device: str, batch: int, path: str | os.
     frames = [p["frames"] for p in points]
     figure, memory_axis = plt.subplots(figsize=(6.4, 4.2))
     memory_axis.plot(frames, [p["peak_mb"] for p in points], "o-", color="C0", label="peak memory")
-    memory_axis.set(xlabel="frames per sequence", ylabel="peak memory above baseline (MB)",
-                    title=f"classifier training step, batch {batch}, {device}")
+    memory_axis.set(
+        xlabel="frames per sequence",
+        ylabel="peak memory above baseline (MB)",
+        title=f"classifier training step, batch {batch}, {device}",
+    )
     memory_axis.set_xscale("log", base=2)
     memory_axis.set_xticks(frames, [str(f) for f in frames])
     time_axis = memory_axis.twinx()

@@ -19,8 +19,12 @@ FRAME_MEASURES = ("residual_median_mm", "residual_p90_mm", "v2v_mean_mm")
 def _distribution(values: np.ndarray) -> dict[str, float]:
     if values.size == 0:
         return {}
-    return {"mean": float(values.mean()), "median": float(np.median(values)),
-            "p90": float(np.percentile(values, 90)), "max": float(values.max())}
+    return {
+        "mean": float(values.mean()),
+        "median": float(np.median(values)),
+        "p90": float(np.percentile(values, 90)),
+        "max": float(values.max()),
+    }
 
 
 def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[dict]]:
@@ -41,10 +45,17 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
                 if quality is None or "residual_median_mm" not in quality:
                     raise InputFileError(store_path, f"sequence {key!r} has no quality/residual_median_mm")
                 residual = np.asarray(quality["residual_median_mm"], dtype=np.float64)
-                flagged = np.asarray(quality["flagged"], dtype=bool) if "flagged" in quality else np.zeros(len(residual), bool)
-                entry = {"key": key, "n_frames": int(len(residual)),
-                         "residual_median_mm": float(np.median(residual)),
-                         "flagged_fraction": float(flagged.mean()) if len(flagged) else 0.0}
+                flagged = (
+                    np.asarray(quality["flagged"], dtype=bool)
+                    if "flagged" in quality
+                    else np.zeros(len(residual), bool)
+                )
+                entry = {
+                    "key": key,
+                    "n_frames": int(len(residual)),
+                    "residual_median_mm": float(np.median(residual)),
+                    "flagged_fraction": float(flagged.mean()) if len(flagged) else 0.0,
+                }
                 for name in FRAME_MEASURES:
                     if name in quality:
                         collected[name].append(np.asarray(quality[name], dtype=np.float64))
@@ -55,8 +66,11 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
     except OSError as err:
         raise InputFileError(store_path, f"cannot read store: {err}") from err
     # A measure counts only when every sequence has it, so the frame arrays stay aligned.
-    frames = {name: np.concatenate(parts) for name, parts in collected.items()
-              if parts and len(parts) == len(sequences)}
+    frames = {
+        name: np.concatenate(parts)
+        for name, parts in collected.items()
+        if parts and len(parts) == len(sequences)
+    }
     return frames, sequences
 
 

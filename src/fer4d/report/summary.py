@@ -18,47 +18,85 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def render_summary(metrics: dict, registration: dict | None, reconstruction: dict,
-                   memory: dict | None) -> str:
+def render_summary(
+    metrics: dict, registration: dict | None, reconstruction: dict, memory: dict | None
+) -> str:
     """Markdown text of the whole report (figure files are expected beside ``report.md``)."""
     mean, std = metrics["fold_mean"], metrics["fold_std"]
     lines = [
-        "# fer4d report", "",
-        "## Expression classification (cross-validated, test subjects unseen in training)", "",
+        "# fer4d report",
+        "",
+        "## Expression classification (cross-validated, test subjects unseen in training)",
+        "",
         f"- accuracy: **{_percent(metrics['accuracy'])}** over {metrics['n']} test sequences "
         f"(per fold {_percent(mean['accuracy'])} ± {_percent(std['accuracy'])})",
         f"- balanced accuracy: **{_percent(metrics['balanced_accuracy'])}** "
         f"(per fold {_percent(mean['balanced_accuracy'])} ± {_percent(std['balanced_accuracy'])})",
-        f"- macro F1: {metrics['macro_f1']:.3f}", "",
-        "![confusion matrix](confusion_matrix.png)", "",
+        f"- macro F1: {metrics['macro_f1']:.3f}",
+        "",
+        "![confusion matrix](confusion_matrix.png)",
+        "",
     ]
-    lines += _table(["label", "precision", "recall", "F1", "support"],
-                    [(label, s["precision"], s["recall"], s["f1"], s["support"])
-                     for label, s in metrics["per_class"].items()])
-    lines += _table(["fold", "test sequences", "accuracy", "balanced accuracy", "macro F1"],
-                    [(f["fold"], f["n"], f["accuracy"], f["balanced_accuracy"], f["macro_f1"])
-                     for f in metrics["folds"]])
-    lines += ["## Training", "", "![training curves](training_curves.png)", "",
-              "![reconstruction error](reconstruction_error.png)", ""]
-    lines += _table(["fold", "auto-encoder test error (mm)"],
-                    [(fold, "n/a" if error is None else error)
-                     for fold, error in enumerate(reconstruction["test_error_mm"])])
+    lines += _table(
+        ["label", "precision", "recall", "F1", "support"],
+        [
+            (label, s["precision"], s["recall"], s["f1"], s["support"])
+            for label, s in metrics["per_class"].items()
+        ],
+    )
+    lines += _table(
+        ["fold", "test sequences", "accuracy", "balanced accuracy", "macro F1"],
+        [(f["fold"], f["n"], f["accuracy"], f["balanced_accuracy"], f["macro_f1"]) for f in metrics["folds"]],
+    )
+    lines += [
+        "## Training",
+        "",
+        "![training curves](training_curves.png)",
+        "",
+        "![reconstruction error](reconstruction_error.png)",
+        "",
+    ]
+    lines += _table(
+        ["fold", "auto-encoder test error (mm)"],
+        [
+            (fold, "n/a" if error is None else error)
+            for fold, error in enumerate(reconstruction["test_error_mm"])
+        ],
+    )
     lines += ["## Registration", ""]
     if registration:
-        lines += [f"{registration['n_sequences']} sequences, {registration['n_frames']} frames, "
-                  f"{_percent(registration['flagged_fraction'])} flagged.", ""]
-        lines += _table(["measure (mm)", "mean", "median", "p90", "max"],
-                        [(name, d["mean"], d["median"], d["p90"], d["max"])
-                         for name, d in registration["frames"].items() if d])
+        lines += [
+            f"{registration['n_sequences']} sequences, {registration['n_frames']} frames, "
+            f"{_percent(registration['flagged_fraction'])} flagged.",
+            "",
+        ]
+        lines += _table(
+            ["measure (mm)", "mean", "median", "p90", "max"],
+            [
+                (name, d["mean"], d["median"], d["p90"], d["max"])
+                for name, d in registration["frames"].items()
+                if d
+            ],
+        )
     else:
         lines += ["No store given: registration quality not available.", ""]
-    lines += ["![registration quality](registration_quality.png)", "",
-              "![registered sequence](registered_sequence.png)", "", "## Memory against sequence length", ""]
+    lines += [
+        "![registration quality](registration_quality.png)",
+        "",
+        "![registered sequence](registered_sequence.png)",
+        "",
+        "## Memory against sequence length",
+        "",
+    ]
     if memory:
         lines += [f"Classifier training step, batch {memory['batch']}, device {memory['device']}.", ""]
-        lines += _table(["frames", "peak memory above baseline (MB)", "baseline (MB)", "ms per batch"],
-                        [(p["frames"], p["peak_mb"], p.get("baseline_mb", "n/a"), p["ms_per_batch"])
-                         for p in memory["points"]])
+        lines += _table(
+            ["frames", "peak memory above baseline (MB)", "baseline (MB)", "ms per batch"],
+            [
+                (p["frames"], p["peak_mb"], p.get("baseline_mb", "n/a"), p["ms_per_batch"])
+                for p in memory["points"]
+            ],
+        )
     else:
         lines += ["No memory benchmark given.", ""]
     lines += ["![memory](memory.png)", ""]

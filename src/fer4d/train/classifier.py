@@ -84,8 +84,12 @@ class TransformerOptions(SectionOptions):
     def model_kwargs(self) -> dict[str, Any]:
         """The ``ExpressionTransformer`` keyword arguments these options describe."""
         return dict(
-            d_model=self.d_model, heads=self.heads, layers=self.layers, ff=self.ff,
-            dropout=self.dropout, pooling=self.pooling,
+            d_model=self.d_model,
+            heads=self.heads,
+            layers=self.layers,
+            ff=self.ff,
+            dropout=self.dropout,
+            pooling=self.pooling,
         )
 
 
@@ -115,10 +119,18 @@ def read_embeddings(path: str | os.PathLike) -> tuple[int, list[EmbeddedSequence
                     raise InputFileError(path, f"sequence {key!r} has unknown split {split!r}")
                 embedding = np.asarray(group["embedding"], dtype=np.float32)
                 if embedding.ndim != 2 or embedding.shape[0] < 1:
-                    raise InputFileError(path, f"sequence {key!r}: embedding shape {embedding.shape}, expected (T, d)")
-                sequences.append(EmbeddedSequence(
-                    key, str(group.attrs["subject"]), int(group.attrs["label_index"]), split, embedding,
-                ))
+                    raise InputFileError(
+                        path, f"sequence {key!r}: embedding shape {embedding.shape}, expected (T, d)"
+                    )
+                sequences.append(
+                    EmbeddedSequence(
+                        key,
+                        str(group.attrs["subject"]),
+                        int(group.attrs["label_index"]),
+                        split,
+                        embedding,
+                    )
+                )
     except (OSError, KeyError) as err:
         raise InputFileError(path, f"cannot read embeddings: {err}") from err
     if not sequences:
@@ -222,8 +234,14 @@ def _evaluate(model, features, labels, device, loss_fn) -> tuple[float, float]:
     return loss, float((probs.argmax(1) == np.asarray(labels)).mean())
 
 
-def save_classifier(path: str | os.PathLike, model: ExpressionTransformer, in_dim: int,
-                    options: TransformerOptions, scaler: FeatureScaler, extra: dict[str, Any]) -> None:
+def save_classifier(
+    path: str | os.PathLike,
+    model: ExpressionTransformer,
+    in_dim: int,
+    options: TransformerOptions,
+    scaler: FeatureScaler,
+    extra: dict[str, Any],
+) -> None:
     """Write a classifier checkpoint atomically: plain tensors, numbers and strings only."""
     state = {
         "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -261,7 +279,9 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClas
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         options = TransformerOptions.from_dict(state["options"])
-        model = ExpressionTransformer(int(state["in_dim"]), n_classes=len(state["labels"]), **options.model_kwargs())
+        model = ExpressionTransformer(
+            int(state["in_dim"]), n_classes=len(state["labels"]), **options.model_kwargs()
+        )
         model.load_state_dict(state["model_state"])
     except (OSError, KeyError, RuntimeError, ValueError) as err:
         raise InputFileError(path, f"not a usable transformer checkpoint: {err}") from err
@@ -297,8 +317,10 @@ def train_transformer(
         raise InputFileError(embeddings_path, "no sequences with split 'train'")
     # With no validation subjects, select on the training set itself.
     selection_split = "val" if by_split["val"] else "train"
-    raw = {split: [frame_features(s.embedding, options.relative_to_first) for s in seqs]
-           for split, seqs in by_split.items()}
+    raw = {
+        split: [frame_features(s.embedding, options.relative_to_first) for s in seqs]
+        for split, seqs in by_split.items()
+    }
     scaler = FeatureScaler.fit(raw["train"], options.scale_per_channel)
     features = {split: [scaler(f) for f in feats] for split, feats in raw.items()}
     labels = {split: [s.label_index for s in seqs] for split, seqs in by_split.items()}
@@ -309,8 +331,13 @@ def train_transformer(
     weights = class_weights(labels["train"], len(LABELS)) if options.balance else None
     train_loss_fn = nn.CrossEntropyLoss(weight=weights.to(torch_device) if weights is not None else None)
     eval_loss_fn = nn.NLLLoss()
-    log.info("fold %s: %d train, %d val, %d test sequences, %d features, device %s",
-             fold, *(len(by_split[s]) for s in SPLITS), in_dim, torch_device)
+    log.info(
+        "fold %s: %d train, %d val, %d test sequences, %d features, device %s",
+        fold,
+        *(len(by_split[s]) for s in SPLITS),
+        in_dim,
+        torch_device,
+    )
 
     history, best, best_state = [], None, None
     n_train = len(features["train"])
@@ -320,8 +347,10 @@ def train_transformer(
         total_loss, correct = 0.0, 0
         for start in range(0, n_train, options.batch_size):
             chosen = order[start : start + options.batch_size]
-            batch = [augment(features["train"][i], rng, options.crop_min, options.speed_min, options.speed_max)
-                     for i in chosen]
+            batch = [
+                augment(features["train"][i], rng, options.crop_min, options.speed_min, options.speed_max)
+                for i in chosen
+            ]
             x, mask = pad_batch(batch)
             target = torch.tensor([labels["train"][i] for i in chosen], device=torch_device)
             logits = model(x.to(torch_device), mask.to(torch_device))
@@ -331,29 +360,59 @@ def train_transformer(
             optimiser.step()
             total_loss += loss.item() * len(chosen)
             correct += int((logits.argmax(1) == target).sum())
-        val_loss, val_accuracy = _evaluate(model, features[selection_split], labels[selection_split],
-                                           torch_device, eval_loss_fn)
-        history.append({"epoch": epoch, "train_loss": total_loss / n_train, "train_accuracy": correct / n_train,
-                        "val_loss": val_loss, "val_accuracy": val_accuracy})
+        val_loss, val_accuracy = _evaluate(
+            model, features[selection_split], labels[selection_split], torch_device, eval_loss_fn
+        )
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total_loss / n_train,
+                "train_accuracy": correct / n_train,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            }
+        )
         if best is None or (val_accuracy, -val_loss) > (best["val_accuracy"], -best["val_loss"]):
             best = history[-1]
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     model.load_state_dict(best_state)
-    save_classifier(checkpoint_path, model, in_dim, options, scaler,
-                    {"fold": fold, "best_epoch": best["epoch"], "seed": seed})
+    save_classifier(
+        checkpoint_path,
+        model,
+        in_dim,
+        options,
+        scaler,
+        {"fold": fold, "best_epoch": best["epoch"], "seed": seed},
+    )
     items = []
     if by_split["test"]:
         probs = predict_probabilities(model, features["test"], torch_device)
-        items = [{"key": s.key, "subject": s.subject, "true": LABELS[s.label_index],
-                  "pred": LABELS[int(p.argmax())], "probs": [round(float(v), 6) for v in p]}
-                 for s, p in zip(by_split["test"], probs)]
+        items = [
+            {
+                "key": s.key,
+                "subject": s.subject,
+                "true": LABELS[s.label_index],
+                "pred": LABELS[int(p.argmax())],
+                "probs": [round(float(v), 6) for v in p],
+            }
+            for s, p in zip(by_split["test"], probs)
+        ]
     write_json(predictions_path, {"fold": fold, "labels": list(LABELS), "items": items})
-    write_json(history_path, {"fold": fold, "best_epoch": best["epoch"], "selection_split": selection_split,
-                              "epochs": history})
+    write_json(
+        history_path,
+        {"fold": fold, "best_epoch": best["epoch"], "selection_split": selection_split, "epochs": history},
+    )
     test_accuracy = float(np.mean([i["true"] == i["pred"] for i in items])) if items else float("nan")
-    summary = {"fold": fold, "best_epoch": best["epoch"], "val_accuracy": best["val_accuracy"],
-               "test_accuracy": test_accuracy, "n_train": n_train, "n_val": len(by_split["val"]),
-               "n_test": len(by_split["test"]), "seconds": round(time.monotonic() - started, 2)}
+    summary = {
+        "fold": fold,
+        "best_epoch": best["epoch"],
+        "val_accuracy": best["val_accuracy"],
+        "test_accuracy": test_accuracy,
+        "n_train": n_train,
+        "n_val": len(by_split["val"]),
+        "n_test": len(by_split["test"]),
+        "seconds": round(time.monotonic() - started, 2),
+    }
     log.info("fold %s done: %s", fold, summary)
     return summary

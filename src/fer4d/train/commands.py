@@ -13,7 +13,9 @@ def _predict(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['sequence']}: {result['label']} ({result['n_frames']} frames, {len(result['folds'])} folds)")
+    print(
+        f"{result['sequence']}: {result['label']} ({result['n_frames']} frames, {len(result['folds'])} folds)"
+    )
     for label, probability in sorted(result["probabilities"].items(), key=lambda kv: -kv[1]):
         print(f"  {label:<10} {probability:6.1%}")
     return 0
@@ -21,9 +23,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "predict", help="classify a raw scan sequence with a trained run",
+        "predict",
+        help="classify a raw scan sequence with a trained run",
         description="Ingest, fit, encode and classify one folder of raw scans with every fold's "
-                    "models of a workflow run; prints the label and fold-averaged probabilities.",
+        "models of a workflow run; prints the label and fold-averaged probabilities.",
     )
     parser.add_argument("sequence_dir", help="folder with the sequence's scan files (one file per frame)")
     parser.add_argument("--model", required=True, help="the workflow's results folder (RUN_DIR)")

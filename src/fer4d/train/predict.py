@@ -33,7 +33,9 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise InputFileError(path, f"cannot read the run's config (is this a workflow results folder?): {err}") from err
+        raise InputFileError(
+            path, f"cannot read the run's config (is this a workflow results folder?): {err}"
+        ) from err
     missing = [s for s in ("flame", "ingest", "fit") if s not in config]
     if missing:
         raise InputFileError(path, f"config lacks section(s) {missing}")
@@ -42,8 +44,11 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
 
 def fold_dirs(run_dir: str | os.PathLike) -> list[Path]:
     """``RUN_DIR/folds/{i}`` folders holding both checkpoints, in fold order."""
-    folds = [p for p in (Path(run_dir) / "folds").glob("*")
-             if p.name.isdigit() and (p / "autoencoder.pt").exists() and (p / "transformer.pt").exists()]
+    folds = [
+        p
+        for p in (Path(run_dir) / "folds").glob("*")
+        if p.name.isdigit() and (p / "autoencoder.pt").exists() and (p / "transformer.pt").exists()
+    ]
     if not folds:
         raise InputFileError(Path(run_dir) / "folds", "no fold folder with autoencoder.pt and transformer.pt")
     return sorted(folds, key=lambda p: int(p.name))
@@ -71,18 +76,32 @@ def scan_extension(config: dict[str, Any]) -> str:
     return config["dataset"].get("extension", "wrl")
 
 
-def register_sequence(frames: list[Path], config: dict[str, Any], work_dir: Path,
-                      device: str, seed: int) -> np.ndarray:
+def register_sequence(
+    frames: list[Path], config: dict[str, Any], work_dir: Path, device: str, seed: int
+) -> np.ndarray:
     """Ingest and FLAME-fit ``frames`` with the run's options → registered vertices ``(T, V, 3) float32 mm``."""
     from fer4d.fitting import FitOptions, fit_sequence_file
     from fer4d.io import IngestOptions, ingest_sequence
 
     subject = frames[0].parent.parent.name or "unknown"
     ingested, fitted = work_dir / "sequence.h5", work_dir / "fit.h5"
-    ingest_sequence(frames, ingested, work_dir / "quarantine.json", subject, "unknown",
-                    IngestOptions.from_dict(config["ingest"]), strict=False)
-    fit_sequence_file(ingested, config["flame"]["model"], fitted, FitOptions.from_dict(config["fit"]),
-                      device=device, seed=seed)
+    ingest_sequence(
+        frames,
+        ingested,
+        work_dir / "quarantine.json",
+        subject,
+        "unknown",
+        IngestOptions.from_dict(config["ingest"]),
+        strict=False,
+    )
+    fit_sequence_file(
+        ingested,
+        config["flame"]["model"],
+        fitted,
+        FitOptions.from_dict(config["fit"]),
+        device=device,
+        seed=seed,
+    )
     with h5py.File(fitted, "r") as f:
         vertices = np.asarray(f["vertices"], dtype=np.float32)
     if vertices.ndim != 3 or len(vertices) == 0:
@@ -92,7 +111,9 @@ def register_sequence(frames: list[Path], config: dict[str, Any], work_dir: Path
     return vertices
 
 
-def classify_vertices(vertices: np.ndarray, run_dir: str | os.PathLike, device: str = "auto") -> dict[str, Any]:
+def classify_vertices(
+    vertices: np.ndarray, run_dir: str | os.PathLike, device: str = "auto"
+) -> dict[str, Any]:
     """Embed and classify registered ``vertices (T, V, 3)`` with every fold's models of the run.
 
     Returns ``{"label", "probabilities": {label: p}, "folds": [{"fold", "label", "probabilities"}]}``
@@ -106,15 +127,24 @@ def classify_vertices(vertices: np.ndarray, run_dir: str | os.PathLike, device: 
         encoder = load_encoder(folder / "autoencoder.pt", hierarchy, device)
         embedding = np.asarray(encode_frames(encoder, vertices), dtype=np.float32)  # (T, d)
         probs = load_classifier(folder / "transformer.pt", device).probabilities([embedding])[0]
-        per_fold.append({"fold": int(folder.name), "label": LABELS[int(probs.argmax())],
-                         "probabilities": dict(zip(LABELS, map(float, probs)))})
+        per_fold.append(
+            {
+                "fold": int(folder.name),
+                "label": LABELS[int(probs.argmax())],
+                "probabilities": dict(zip(LABELS, map(float, probs))),
+            }
+        )
     mean = np.mean([list(f["probabilities"].values()) for f in per_fold], axis=0)
-    return {"label": LABELS[int(mean.argmax())], "probabilities": dict(zip(LABELS, map(float, mean))),
-            "folds": per_fold}
+    return {
+        "label": LABELS[int(mean.argmax())],
+        "probabilities": dict(zip(LABELS, map(float, mean))),
+        "folds": per_fold,
+    }
 
 
-def predict_sequence(sequence_dir: str | os.PathLike, run_dir: str | os.PathLike,
-                     device: str = "auto", seed: int | None = None) -> dict[str, Any]:
+def predict_sequence(
+    sequence_dir: str | os.PathLike, run_dir: str | os.PathLike, device: str = "auto", seed: int | None = None
+) -> dict[str, Any]:
     """Classify the raw scan sequence in ``sequence_dir`` with the run in ``run_dir``.
 
     Returns :func:`classify_vertices`'s dict plus ``sequence`` and ``n_frames``.
@@ -123,7 +153,8 @@ def predict_sequence(sequence_dir: str | os.PathLike, run_dir: str | os.PathLike
     frames = scan_files(sequence_dir, scan_extension(config))
     log.info("predict: %d scan files in %s", len(frames), sequence_dir)
     with tempfile.TemporaryDirectory(prefix="fer4d-predict-") as tmp:
-        vertices = register_sequence(frames, config, Path(tmp), device,
-                                     config.get("seed", 0) if seed is None else seed)
+        vertices = register_sequence(
+            frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed
+        )
     result = classify_vertices(vertices, run_dir, device)
     return {"sequence": str(sequence_dir), "n_frames": int(len(vertices)), **result}
