@@ -219,3 +219,13 @@ def test_datasets_are_worker_safe(tmp_path, fits):
     padded, mask, labels, lengths = batches[0]
     assert padded.shape[0] == 5 and mask.sum(1).tolist() == lengths.tolist()
     assert torch.equal(padded[0, : lengths[0]], torch.from_numpy(fits[1][keys[0]]))
+
+
+def test_inspect_cli(tmp_path, fits, capsys):
+    from fer4d.cli import main
+
+    out, _ = build(tmp_path, fits[0])
+    assert main(["store", "inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "24 sequences" in text and "anger 4" in text and "subjects (4): S0 S1 S2 S3" in text
+    assert "fold 1: train" in text and "flagged frames: 0 of" in text

@@ -10,7 +10,10 @@ from fer4d.synth import SynthOptions, synthesize_dataset
 configure_logging(snakemake.log[0])
 manifest = Path(snakemake.output.root) / "manifest.json"
 synthesize_dataset(
-    snakemake.input.model, snakemake.output.root, SynthOptions.from_dict(snakemake.params.options)
+    snakemake.input.model,
+    snakemake.output.root,
+    SynthOptions.from_dict(snakemake.params.options),
+    workers=snakemake.threads,
 )
 with atomic_path(snakemake.output.manifest) as tmp:
     shutil.copyfile(manifest, tmp)

@@ -98,7 +98,7 @@ def apply_quality_policy(seq: FitSequence, options: StoreOptions) -> tuple[FitSe
     return seq, dropped
 
 
-def _write_sequence(group: h5py.Group, seq: FitSequence, options: StoreOptions) -> None:
+def write_sequence(group: h5py.Group, seq: FitSequence, options: StoreOptions) -> None:
     n_vertices = seq.vertices.shape[1]
     compression = {"gzip": dict(compression="gzip", compression_opts=options.compression_level),
                    "lzf": dict(compression="lzf"), "none": {}}[options.compression]
@@ -151,7 +151,7 @@ def build_store(fit_paths: list[str | os.PathLike], out_path: str | os.PathLike,
             key = sequence_key(seq.subject, seq.label)
             if key in sequences:
                 raise InputFileError(path, f"a second sequence for {key}")
-            _write_sequence(sequences.create_group(key), seq, options)
+            write_sequence(sequences.create_group(key), seq, options)
             neutral_sum += seq.vertices[0]
             kept_meta.append((key, seq.subject, seq.label))
         if not kept_meta:
