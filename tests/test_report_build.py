@@ -193,3 +193,21 @@ def test_registered_sequence_render_has_fit_and_overlay_panels(tmp_path):
     assert width > 3 * height  # 3 frames + the overlay panel side by side
     panels = np.array_split(image, 4, axis=1)
     assert all((panel < 0.9).any(axis=-1).mean() > 0.02 for panel in panels)  # each panel has content
+
+
+@pytest.mark.parametrize(
+    "metrics, expected",
+    [
+        ({"test_l1_mm": 0.4, "test_euclidean_mm": 0.7}, 0.7),
+        ({"test": {"l1_mm": 0.4, "mean_euclidean_mm": 0.6}}, 0.6),
+        ({"test": {"mean": 0.9}}, 0.9),
+        ({"best_epoch": 3}, None),
+    ],
+)
+def test_autoencoder_test_error_is_found_defensively(tmp_path, metrics, expected):
+    from fer4d.report.autoencoder import read_autoencoder_metrics
+
+    path = tmp_path / "ae.json"
+    path.write_text(json.dumps({"history": {"train_loss": [0.3, 0.2], "epoch": [1, 2]}, **metrics}))
+    curves, error = read_autoencoder_metrics(path)
+    assert curves == {"train_loss": [0.3, 0.2]} and error == expected

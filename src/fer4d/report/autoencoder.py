@@ -3,8 +3,8 @@
 Expected (``train_autoencoder``'s metrics file): a per-epoch history under ``history`` or
 ``epochs`` — a list of ``{epoch, <name>: value, ...}`` or a dict ``{<name>: [values]}`` — and
 the test reconstruction error in mm, either as a top-level number whose key starts with
-``test`` and contains ``mm`` (e.g. ``test_error_mm``) or inside a ``test`` object (first
-numeric key containing ``mm``, else ``mean``). Anything missing is reported as absent rather
+``test`` and contains ``mm`` (e.g. ``test_euclidean_mm``) or inside a ``test`` object (numeric
+keys containing ``mm``, or ``mean``); among several, the Euclidean one is preferred. Anything missing is reported as absent rather
 than failing the report.
 """
 
@@ -38,18 +38,20 @@ def _curves(history) -> dict[str, list[float]]:
     return {}
 
 
-def _test_error(data: dict) -> float | None:
-    for key, value in data.items():
-        if key.startswith("test") and "mm" in key and _is_number(value):
-            return float(value)
-    test = data.get("test")
-    if isinstance(test, dict):
-        for key, value in test.items():
-            if "mm" in key and _is_number(value):
-                return float(value)
-        if _is_number(test.get("mean")):
-            return float(test["mean"])
+def _preferred(candidates: dict[str, float]) -> float | None:
+    """The Euclidean (else mean, else first) of several mm errors, e.g. Euclidean and L1."""
+    for word in ("euclid", "mean", ""):
+        for key, value in candidates.items():
+            if word in key:
+                return value
     return None
+
+
+def _test_error(data: dict) -> float | None:
+    top = {k: float(v) for k, v in data.items() if k.startswith("test") and "mm" in k and _is_number(v)}
+    test = data.get("test") if isinstance(data.get("test"), dict) else {}
+    nested = {k: float(v) for k, v in test.items() if ("mm" in k or k == "mean") and _is_number(v)}
+    return _preferred(top) if top else _preferred(nested)
 
 
 def read_autoencoder_metrics(path: str | os.PathLike) -> tuple[dict[str, list[float]], float | None]:
