@@ -135,9 +135,9 @@ def measure_point(
 
 
 def measure_in_subprocess(
-    frames: int, batch: int, in_dim: int, options: TransformerOptions, steps: int
+    frames: int, batch: int, in_dim: int, options: TransformerOptions, steps: int, threads: int
 ) -> dict[str, float]:
-    """Run :func:`measure_point` on CPU in a fresh Python process and return its result."""
+    """Run :func:`measure_point` on CPU with ``threads`` torch threads in a fresh Python process."""
     command = [
         sys.executable,
         "-m",
@@ -150,10 +150,12 @@ def measure_in_subprocess(
         str(in_dim),
         "--steps",
         str(steps),
+        "--threads",
+        str(threads),
         "--options",
         json.dumps(options.to_dict()),
     ]
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads())))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"memory point {frames} failed:\n{done.stderr[-2000:]}")
@@ -166,15 +168,19 @@ def run_memory_benchmark(
     in_dim: int = 32,
     device: str = "auto",
     steps: int = 5,
+    threads: int = 1,
 ) -> dict[str, Any]:
-    """Measure every sequence length of ``options`` → the benchmark's JSON object."""
+    """Measure every sequence length of ``options`` → the benchmark's JSON object.
+
+    ``threads``: torch CPU threads per point (1 gives stable timings on a shared machine).
+    """
     torch_device = resolve_device(device)
     points = []
     for frames in options.frames:
         if torch_device.type == "cuda":
             point = measure_point(frames, options.batch, in_dim, transformer, torch_device, steps)
         else:
-            point = measure_in_subprocess(frames, options.batch, in_dim, transformer, steps)
+            point = measure_in_subprocess(frames, options.batch, in_dim, transformer, steps, threads)
         log.info(
             "memory: batch %d, %d frames: %.1f MB above baseline, %.1f ms per batch",
             options.batch,
@@ -189,6 +195,7 @@ def run_memory_benchmark(
         "device": str(torch_device),
         "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "cpu",
         "in_dim": in_dim,
+        "cpu_threads": threads if torch_device.type == "cpu" else None,
         "transformer": transformer.to_dict(),
         "points": points,
     }
@@ -212,7 +219,7 @@ def _main(args: argparse.Namespace) -> int:
     transformer = (
         TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
     )
-    result = run_memory_benchmark(options, transformer, args.in_dim, args.device, args.steps)
+    result = run_memory_benchmark(options, transformer, args.in_dim, args.device, args.steps, args.threads)
     if args.out:
         write_json(args.out, result)
     if not args.json:
@@ -228,6 +235,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
     parser.add_argument("--in-dim", type=int, default=32, help="frame embedding size (default 32)")
     parser.add_argument("--steps", type=int, default=5, help="timed training steps per point")
+    parser.add_argument("--threads", type=int, default=1, help="CPU: torch threads per point (default 1)")
     parser.add_argument("--options", default="", help="transformer options as JSON (default: defaults)")
     parser.add_argument("--out", default="", help="also write the JSON object to this file")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
@@ -248,6 +256,7 @@ def _point_main(argv: list[str]) -> int:
     transformer = (
         TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
     )
+    torch.set_num_threads(args.threads)
     point = measure_point(args.point, args.batch, args.in_dim, transformer, torch.device("cpu"), args.steps)
     print(json.dumps(point))
     return 0
