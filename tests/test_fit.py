@@ -25,7 +25,7 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-FAST = FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, stage_points=(600, 1500))
+FAST = FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR)
 
 
 def seen_vertices(sequence) -> np.ndarray:

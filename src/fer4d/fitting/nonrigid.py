@@ -113,12 +113,11 @@ def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame
     model_side: tuple[list, list, list, list] = ([], [], [], [])
     for b, (frame, subset) in enumerate(zip(frames, subsets)):
         points = frame.points[subset]
-        _, nearest = cKDTree(vertices[b]).query(points, workers=-1)
+        _, nearest = cKDTree(vertices[b]).query(points)
         for part, value in zip(scan_side, (b * n_vertices + nearest, points, normals[b, nearest],
                                            np.full(len(points), 1.0 / (len(points) * n_frames)))):
             part.append(value)
-        distance, partner = frame.tree.query(vertices[b], distance_upper_bound=max(options.model_to_scan_max_mm, scale),
-                                             workers=-1)
+        distance, partner = frame.tree.query(vertices[b], distance_upper_bound=max(options.model_to_scan_max_mm, scale))
         has = np.isfinite(distance)
         has[has] = np.abs(frame.normals[partner[has]]).sum(axis=1) > 0
         weight = options.model_to_scan_weight / (max(int(has.sum()), 1) * n_frames)

@@ -28,13 +28,13 @@ class FitOptions(SectionOptions):
     rigid_points: int = 1500
     rigid_iterations: int = 30
     rigid_keep: float = 0.8
-    stage_points: tuple[int, ...] = (1000, 3000)
-    stage_rounds: tuple[int, ...] = (8, 6)
-    lbfgs_iterations: int = 6
+    stage_points: tuple[int, ...] = (500, 1500)
+    stage_rounds: tuple[int, ...] = (10, 8)
+    lbfgs_iterations: int = 5
     pose_only_rounds: int = 2
     pose_joints: tuple[int, ...] = (0, 2)
     robust_scale_mm: float = 2.0
-    robust_scale_start_mm: float = 20.0
+    robust_scale_start_mm: float = 10.0
     model_to_scan_weight: float = 0.5
     model_to_scan_max_mm: float = 3.0
     tangential_weight: float = 0.3

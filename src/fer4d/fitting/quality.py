@@ -21,7 +21,7 @@ def frame_quality(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray,
     vertex (off the model's edge: hair, shoulders).
     Returns residual_median_mm, residual_p90_mm (over inliers), outlier_fraction, flagged (0/1).
     """
-    distance, nearest = cKDTree(vertices).query(points, workers=-1)
+    distance, nearest = cKDTree(vertices).query(points)
     along_normal = np.abs(np.einsum("ij,ij->i", points - vertices[nearest], normals[nearest]))
     inlier = (along_normal <= options.outlier_mm) & (distance <= options.outlier_mm + spacing_mm)
     residual = along_normal[inlier]
