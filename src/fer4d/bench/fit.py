@@ -92,8 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--noise-mm", type=float, default=0.2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (0: leave torch's default); 1 is fastest for "
-                             "these small matrix products on a shared 2-core machine")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default, one per core); 1 can be "
+                             "faster on a machine whose cores are busy with other work")
     parser.add_argument("--json", action="store_true", help="print only the JSON record")
     parser.set_defaults(func=main)

@@ -6,14 +6,17 @@ jaw, eyes; axis-angle) and ``translation``. Energy (per frame, averaged over the
 * scan → model: Geman–McClure-robust (Geman & McClure 1987) point-to-plane distance of each scan
   point to its nearest model vertex, along that vertex's normal;
 * model → scan: the same penalty for each model vertex whose nearest scan point lies within
-  ``model_to_scan_max_mm``, along the scan normal (vertices over holes have no partner, so holes
-  do not pull the fit);
+  ``max(model_to_scan_max_mm, current scale)``, along the scan normal plus ``tangential_weight``
+  times the tangential offset (which keeps vertices from sliding along a smooth surface);
+  vertices over holes have no partner, so holes do not pull the fit;
 * L2 priors on shape, expression and the non-global joints, and a first-difference temporal
   smoothness on expression, pose and translation.
 
 Correspondences are refreshed ``stage_rounds`` times per coarse-to-fine stage (scan subsets of
-``stage_points`` points), each refresh followed by L-BFGS (Nocedal 1980) with them fixed:
-the energy is then smooth and L-BFGS converges in a handful of iterations.
+``stage_points`` points), each refresh followed by ``lbfgs_iterations`` of L-BFGS (Nocedal 1980)
+with them fixed; the Geman–McClure scale shrinks from ``robust_scale_start_mm`` to
+``robust_scale_mm`` over the rounds, the first ``pose_only_rounds`` move only pose and
+translation, and blendshape coefficients are optimised in whitened units (1 unit = 1 mm RMS).
 """
 
 from __future__ import annotations
