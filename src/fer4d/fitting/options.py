@@ -28,9 +28,9 @@ class FitOptions(SectionOptions):
     rigid_points: int = 1500
     rigid_iterations: int = 30
     rigid_keep: float = 0.8
-    stage_points: tuple[int, ...] = (500, 1500)
-    stage_rounds: tuple[int, ...] = (10, 8)
-    lbfgs_iterations: int = 5
+    stage_points: tuple[int, ...] = (1000, 3000)
+    stage_rounds: tuple[int, ...] = (20, 16)
+    lbfgs_iterations: int = 8
     pose_only_rounds: int = 2
     pose_joints: tuple[int, ...] = (0, 2)
     robust_scale_mm: float = 2.0
