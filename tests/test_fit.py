@@ -46,8 +46,8 @@ def assert_recovers(vertices_scan, sequence, model, limit_mm: float) -> None:
     """On the seen vertices the fit removes at least 70% of the template's error and its median
     v2v error is below ``limit_mm``. Justification: with a 1000-vertex model (≈ 6 mm edges) and
     ~2000-point scans, where on a smooth face a vertex sits is weakly observable, and even an
-    exact start (true parameters) settles 0.3-0.5 mm away under 0.2 mm noise; the default
-    iteration budget stops within about 1 mm of that on these short test sequences."""
+    exact start (true parameters) settles 0.3-0.5 mm away under 0.2 mm noise (the fits here
+    reach 0.25-0.35 mm; the limits leave room for other BLAS builds)."""
     errors = vertex_errors(vertices_scan, sequence.truth)[:, seen_vertices(sequence)]
     assert np.median(errors) < min(limit_mm, 0.3 * template_error(sequence, model))
 
@@ -60,18 +60,18 @@ def clean_fit(small_model):
 
 def test_fit_recovers_ground_truth(clean_fit, small_model):
     sequence, result = clean_fit
-    assert_recovers(result.vertices_scan, sequence, small_model, limit_mm=1.5)
+    assert_recovers(result.vertices_scan, sequence, small_model, limit_mm=0.8)
     assert result.quality["residual_median_mm"].max() < 0.5
     assert not result.quality["flagged"].any()
     canonical_errors = vertex_errors(result.vertices, sequence.canonical)[:, seen_vertices(sequence)]
-    assert np.median(canonical_errors) < 2.5
+    assert np.median(canonical_errors) < 1.5
 
 
 def test_fit_survives_holes_and_outliers(small_model):
     sequence = simulate(small_model, 4, np.random.default_rng(21), noise_mm=0.2,
                         hole_fraction=0.2, outlier_fraction=0.05)
     result = fit_sequence(sequence.frames, small_model, FAST, "cpu", seed=0)
-    assert_recovers(result.vertices_scan, sequence, small_model, limit_mm=2.0)
+    assert_recovers(result.vertices_scan, sequence, small_model, limit_mm=1.0)
     assert np.all(result.quality["outlier_fraction"] > 0.02)
     assert np.all(result.quality["outlier_fraction"] < 0.1)
 
