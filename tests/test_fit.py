@@ -168,3 +168,13 @@ def test_cli_fits_a_sequence(small_model, tmp_path, capsys):
                  "--device", "cpu", "--options", '{"stage_points": [300], "stage_rounds": [2], "lbfgs_iterations": 3}'])
     assert code == 0 and (tmp_path / "fit.h5").exists()
     assert '"n_frames": 2' in capsys.readouterr().out
+
+
+def test_chunked_fit_shares_one_identity_and_still_recovers(clean_fit, small_model):
+    """Sequences longer than ``chunk_frames`` are fitted chunk by chunk; the identity comes from
+    the first chunk, each later chunk starts from the previous one's last frame."""
+    sequence, _ = clean_fit
+    chunked = fit_sequence(sequence.frames, small_model, FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, chunk_frames=2),
+                           "cpu", seed=0)
+    assert chunked.vertices.shape == (4, small_model.n_vertices, 3)
+    assert_recovers(chunked.vertices_scan, sequence, small_model, limit_mm=1.0)
