@@ -15,7 +15,7 @@ from fer4d.cli import main as cli
 from fer4d.errors import InputFileError
 from fer4d.io import (
     IngestOptions, Scan, clean_scan, discover_sequences, guess_scale_to_mm, ingest_sequence,
-    label_for_folder, natural_key, read_scan,
+    label_for_folder, natural_key, read_scan, read_sequence,
 )
 
 # A small open surface: a 6×6 grid of quads (36 vertices) bent into a shallow dome, ~150 mm wide.
@@ -232,9 +232,23 @@ def test_ground_truth_rows_follow_the_kept_frames(tmp_path):
         f["vertices"] = truth
         f["params/shape"] = np.ones(5, np.float32)
     ingest_sequence(frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "anger", IngestOptions())
-    with h5py.File(tmp_path / "o.h5") as f:
-        np.testing.assert_array_equal(f["ground_truth/vertices"][()], truth[[0, 2]])
-        assert f["ground_truth/params/shape"].shape == (5,)
+    sequence = read_sequence(tmp_path / "o.h5")
+    assert (sequence.subject, sequence.label, sequence.status) == ("S", "anger", "ok")
+    assert sequence.frame_index.tolist() == [0, 2] and len(sequence.frames) == 2
+    assert [s.rsplit("/", 1)[1] for s in sequence.sources] == ["000.wrl", "002.wrl"]
+    vertices, faces = sequence.frames[1]
+    assert vertices.dtype == np.float32 and faces.dtype == np.int32 and faces.max() == len(vertices) - 1
+    np.testing.assert_array_equal(sequence.ground_truth["vertices"], truth[[0, 2]])
+    assert sequence.ground_truth["params/shape"].shape == (5,)
+
+
+def test_read_sequence_refuses_other_files(tmp_path):
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["x"] = np.zeros(3)
+    (tmp_path / "text.h5").write_text("hello")
+    for name in ("other.h5", "text.h5"):
+        with pytest.raises(InputFileError, match=name):
+            read_sequence(tmp_path / name)
 
 
 def test_interrupted_ingest_leaves_no_file(tmp_path, monkeypatch):

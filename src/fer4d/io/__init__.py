@@ -9,11 +9,13 @@ from fer4d.io.layouts import LABEL_FOLDERS, SequenceEntry, discover_sequences, l
 from fer4d.io.options import IngestOptions
 from fer4d.io.readers import SCAN_EXTENSIONS, read_scan
 from fer4d.io.scan import Scan
+from fer4d.io.sequence import IngestedSequence, read_sequence
 
 __all__ = [
     "LABEL_FOLDERS",
     "SCAN_EXTENSIONS",
     "IngestOptions",
+    "IngestedSequence",
     "Scan",
     "SequenceEntry",
     "clean_scan",
@@ -23,4 +25,5 @@ __all__ = [
     "label_for_folder",
     "natural_key",
     "read_scan",
+    "read_sequence",
 ]
