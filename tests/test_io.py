@@ -284,3 +284,10 @@ def test_ingest_cli(tmp_path, capsys):
     assert cli(["ingest", str(tmp_path / "F001" / "Happy"), "--out", str(tmp_path / "o.h5")]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["subject"], summary["label"], summary["frames"]) == ("F001", "happiness", 3)
+
+
+def test_bench_ingest_prints_json_last(capsys):
+    assert cli(["bench", "ingest", "--json", "--vertices", "400", "--frames", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["vertices_per_frame"] == 400 and result["frames"] == 2 and result["status"] == "ok"
+    assert 0 < result["read_s_per_frame"] < 5
