@@ -1,6 +1,7 @@
 """Read raw scans: VRML 2.0 (BU-4DFE), OBJ, PLY (ascii/binary), STL, OFF, VTK/VTP.
 
-VRML, OBJ, PLY, STL and VTK/VTP go through VTK (directly or via pyvista); OFF is parsed here\n(see ``_read_off``). Polygons are triangulated.
+VRML, OBJ, PLY, STL and VTK/VTP go through VTK (directly or via pyvista); OFF is parsed here
+(see ``_read_off``). Polygons are triangulated.
 Every failure becomes ``InputFileError(path, problem)``.
 """
 
@@ -23,7 +24,7 @@ def _polydata_to_scan(mesh, path: Path) -> Scan:
 
     surface = pv.wrap(mesh)
     if not isinstance(surface, pv.PolyData):
-        surface = surface.extract_surface()
+        surface = surface.extract_surface(algorithm="dataset_surface")
     if surface.n_points == 0:
         raise InputFileError(path, "the file holds no vertices (empty, truncated or not a mesh)")
     if surface.faces.size == 0:
