@@ -15,7 +15,7 @@ from fer4d.cli import main as cli
 from fer4d.errors import InputFileError
 from fer4d.io import (
     IngestOptions, Scan, clean_scan, discover_sequences, guess_scale_to_mm, ingest_sequence,
-    label_for_folder, natural_key, read_scan, read_sequence,
+    label_for_folder, natural_key, read_scan, read_sequence, unknown_label_folders,
 )
 
 # A small open surface: a 6×6 grid of quads (36 vertices) bent into a shallow dome, ~150 mm wide.
@@ -173,6 +173,7 @@ def test_labels_and_natural_order(tmp_path):
     entries = discover_sequences(tmp_path)
     assert [(e.subject, e.label) for e in entries] == [("F001", "anger"), ("M002", "happiness")]
     assert [p.name for p in entries[0].frames] == ["1.wrl", "2.wrl", "10.wrl"]
+    assert unknown_label_folders(tmp_path) == [tmp_path / "F001" / "Smirk"]
     with pytest.raises(ValueError, match="Smirk"):
         discover_sequences(tmp_path, unknown_labels="error")
     generic = discover_sequences(tmp_path, layout="generic", label_map={"Smirk": "happiness"})

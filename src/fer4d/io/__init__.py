@@ -5,7 +5,10 @@ Stage function: ``ingest_sequence(frames, out_path, quarantine_path, subject, la
 
 from fer4d.io.clean import clean_scan, guess_scale_to_mm
 from fer4d.io.ingest import ingest_sequence
-from fer4d.io.layouts import LABEL_FOLDERS, SequenceEntry, discover_sequences, label_for_folder, natural_key
+from fer4d.io.layouts import (
+    LABEL_FOLDERS, SequenceEntry, discover_sequences, label_for_folder, natural_key,
+    unknown_label_folders,
+)
 from fer4d.io.options import IngestOptions
 from fer4d.io.readers import SCAN_EXTENSIONS, read_scan
 from fer4d.io.scan import Scan
@@ -26,4 +29,5 @@ __all__ = [
     "natural_key",
     "read_scan",
     "read_sequence",
+    "unknown_label_folders",
 ]

@@ -69,37 +69,47 @@ def list_frames(folder: Path, extension: str) -> list[Path]:
     return sorted(frames, key=lambda p: natural_key(p.name))
 
 
-def discover_sequences(root: str | os.PathLike, layout: str = "bu4dfe", extension: str = "wrl",
-                       label_map: dict[str, str] | None = None,
-                       unknown_labels: str = "skip") -> list[SequenceEntry]:
-    """Every ``{subject}/{expression}`` folder under ``root`` holding scans, sorted by subject and label.
-
-    Folders whose expression maps to no label are logged and skipped (``unknown_labels="skip"``)
-    or raise ``ValueError`` (``"error"``). Folders without scan files are kept with an empty
-    frame list, so that ingestion reports them instead of silently losing them.
-    """
-    root = Path(root)
+def _expression_folders(root: Path, layout: str, label_map: dict[str, str] | None):
+    """Yield ``(subject_dir, expression_dir, label or None)`` for every two-level folder under ``root``."""
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: dataset root is not a folder")
     if layout not in ("bu4dfe", "generic"):
         raise ValueError(f"unknown layout {layout!r}; known: bu4dfe, generic")
-    entries = []
+    bu4dfe_names = {folder: label for label, folder in LABEL_FOLDERS.items()} if layout == "bu4dfe" else {}
     for subject_dir in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)):
         for expression_dir in sorted(p for p in subject_dir.iterdir() if p.is_dir()):
-            if layout == "bu4dfe":
-                bu = {folder: label for label, folder in LABEL_FOLDERS.items()}
-                label = bu.get(expression_dir.name) or label_for_folder(expression_dir.name, label_map)
-            else:
-                label = label_for_folder(expression_dir.name, label_map)
-            if label is None:
-                message = f"{expression_dir}: expression folder maps to no label (add it to dataset.label_map)"
-                if unknown_labels == "error":
-                    raise ValueError(message)
-                log.warning("skipped %s", message)
-                continue
-            if entries and (entries[-1].subject, entries[-1].label) == (subject_dir.name, label) or any(
-                    (e.subject, e.label) == (subject_dir.name, label) for e in entries):
-                raise ValueError(f"{expression_dir}: a second folder for {subject_dir.name}/{label}")
-            entries.append(SequenceEntry(subject_dir.name, label, expression_dir,
-                                         list_frames(expression_dir, extension)))
+            label = bu4dfe_names.get(expression_dir.name) or label_for_folder(expression_dir.name, label_map)
+            yield subject_dir, expression_dir, label
+
+
+def unknown_label_folders(root: str | os.PathLike, layout: str = "bu4dfe",
+                          label_map: dict[str, str] | None = None) -> list[Path]:
+    """Expression folders under ``root`` whose name maps to no label (what discovery skips)."""
+    return [folder for _, folder, label in _expression_folders(Path(root), layout, label_map) if label is None]
+
+
+def discover_sequences(root: str | os.PathLike, layout: str = "bu4dfe", extension: str = "wrl",
+                       label_map: dict[str, str] | None = None,
+                       unknown_labels: str = "skip") -> list[SequenceEntry]:
+    """Every ``{subject}/{expression}`` folder under ``root``, sorted by subject and folder name.
+
+    Folders whose expression maps to no label are logged and skipped (``unknown_labels="skip"``;
+    ``unknown_label_folders`` lists them) or raise ``ValueError`` (``"error"``). Folders without
+    scan files are kept with an empty frame list, so that ingestion reports them instead of
+    silently losing them.
+    """
+    if unknown_labels not in ("skip", "error"):
+        raise ValueError(f"unknown_labels must be skip or error, got {unknown_labels!r}")
+    entries, seen = [], set()
+    for subject_dir, expression_dir, label in _expression_folders(Path(root), layout, label_map):
+        if label is None:
+            message = f"{expression_dir}: expression folder maps to no label (add it to dataset.label_map)"
+            if unknown_labels == "error":
+                raise ValueError(message)
+            log.warning("skipped %s", message)
+            continue
+        if (subject_dir.name, label) in seen:
+            raise ValueError(f"{expression_dir}: a second folder for {subject_dir.name}/{label}")
+        seen.add((subject_dir.name, label))
+        entries.append(SequenceEntry(subject_dir.name, label, expression_dir, list_frames(expression_dir, extension)))
     return entries
