@@ -1,0 +1,155 @@
+"""Stage ``train_autoencoder``: one fold's spiral auto-encoder.
+
+L1 loss on per-vertex normalised vertices (statistics from the fold's training subjects only),
+Adam with an exponentially decaying learning rate, model selection on the validation subjects,
+reconstruction error in millimetres on the test subjects. Resumable: after every epoch the
+whole training state goes to ``resume_dir/last.pt``, outside the rule's declared outputs (which
+Snakemake deletes before a rerun); a later call with the same options, data and hierarchy
+continues from it. Shuffling uses a generator seeded by ``seed + epoch``, so a resumed run
+gives the same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from fer4d.atomic import write_json
+from fer4d.mesh import MeshHierarchy, load_hierarchy
+from fer4d.models.spiral import SpiralAutoencoder
+from fer4d.options import SectionOptions
+from fer4d.store import FrameDataset, MeshStore, VertexStats
+from fer4d.train.checkpoint import load_checkpoint, save_checkpoint
+from fer4d.train.device import resolve_device, seed_everything
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AutoencoderOptions(SectionOptions):
+    """Spiral auto-encoder size and training schedule (defaults close to Bouritsas et al. 2019,
+    with few epochs for the small CPU default run)."""
+
+    SECTION = "autoencoder"
+
+    filters: tuple[int, ...] = (16, 32, 64, 128)
+    latent: int = 32
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_decay: float = 0.95
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
+        if self.latent < 1 or self.epochs < 1 or self.batch_size < 1 or not 0 < self.lr_decay <= 1:
+            raise ValueError("autoencoder: need latent, epochs, batch_size >= 1 and 0 < lr_decay <= 1")
+
+
+def build_model(hierarchy: MeshHierarchy, options: AutoencoderOptions) -> SpiralAutoencoder:
+    return SpiralAutoencoder.from_hierarchy(hierarchy, options.filters, options.latent)
+
+
+@torch.no_grad()
+def reconstruction_error_mm(model: SpiralAutoencoder, loader: DataLoader, stats: VertexStats,
+                            device: torch.device) -> dict[str, float]:
+    """Mean per-vertex Euclidean and L1 (per coordinate) error in mm over every frame."""
+    model.eval()
+    euclidean = l1 = count = 0.0
+    for batch in loader:
+        batch = batch.to(device)
+        truth, rebuilt = stats.denormalise(batch), stats.denormalise(model(batch))
+        euclidean += (rebuilt - truth).norm(dim=-1).mean(-1).sum().item()
+        l1 += (rebuilt - truth).abs().mean((-1, -2)).sum().item()
+        count += len(batch)
+    return {"euclidean_mm": euclidean / max(count, 1), "l1_mm": l1 / max(count, 1)}
+
+
+def _loader(dataset, options: AutoencoderOptions, shuffle_seed: int | None) -> DataLoader:
+    generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
+    return DataLoader(dataset, batch_size=options.batch_size, shuffle=shuffle_seed is not None,
+                      generator=generator, num_workers=options.num_workers,
+                      persistent_workers=options.num_workers > 0)
+
+
+def train_autoencoder(store_path: str | os.PathLike, hierarchy_path: str | os.PathLike, fold: int,
+                      checkpoint_path: str | os.PathLike, metrics_path: str | os.PathLike,
+                      resume_dir: str | os.PathLike, options: AutoencoderOptions, device: str = "auto",
+                      seed: int = 0) -> dict:
+    """Train, select the best validation epoch, write checkpoint and metrics; return the metrics."""
+    torch_device = resolve_device(device)
+    seed_everything(seed)
+    hierarchy = load_hierarchy(hierarchy_path)
+    with MeshStore(store_path) as store:
+        split = store.fold(fold)
+        data_id = f"{store.attrs.get('config_hash')}:{store.attrs.get('created')}"
+    stats = VertexStats.compute(store_path, split.train)
+    train_set, val_set, test_set = (FrameDataset(store_path, keys, stats) for keys in (split.train, split.val, split.test))
+    model = build_model(hierarchy, options).to(torch_device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=options.lr)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=options.lr_decay)
+    identity = {"options": dataclasses.asdict(options), "hierarchy": hierarchy.digest(), "fold": fold,
+                "seed": seed, "data": data_id}
+    state = {"epoch": 0, "history": [], "best": None, "best_state": None}
+    resume_path = Path(resume_dir) / "last.pt"
+    if resume_path.exists():
+        saved = load_checkpoint(resume_path, torch_device)
+        if saved.get("identity") == identity:
+            model.load_state_dict(saved["model"])
+            optimiser.load_state_dict(saved["optimiser"])
+            scheduler.load_state_dict(saved["scheduler"])
+            state = saved["state"]
+            log.info("resuming fold %d from epoch %d (%s)", fold, state["epoch"], resume_path)
+        else:
+            log.info("ignoring %s: it belongs to other options, data or hierarchy", resume_path)
+    log.info("fold %d: %d train, %d val, %d test frames; hierarchy %s; %d parameters on %s", fold,
+             len(train_set), len(val_set), len(test_set), hierarchy.sizes,
+             sum(p.numel() for p in model.parameters()), torch_device)
+    val_loader = _loader(val_set, options, None)
+    start = time.monotonic()
+    for epoch in range(state["epoch"] + 1, options.epochs + 1):
+        model.train()
+        total = frames = 0.0
+        for batch in _loader(train_set, options, seed + epoch):
+            batch = batch.to(torch_device)
+            loss = (model(batch) - batch).abs().mean()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(batch)
+            frames += len(batch)
+        scheduler.step()
+        val = reconstruction_error_mm(model, val_loader, stats, torch_device)
+        state["history"].append({"epoch": epoch, "train_l1": total / frames, "val_euclidean_mm": val["euclidean_mm"],
+                                 "val_l1_mm": val["l1_mm"], "lr": optimiser.param_groups[0]["lr"]})
+        if state["best"] is None or val["euclidean_mm"] < state["best"]["val_euclidean_mm"]:
+            state["best"] = {"epoch": epoch, "val_euclidean_mm": val["euclidean_mm"]}
+            state["best_state"] = copy.deepcopy(model.state_dict())
+        state["epoch"] = epoch
+        save_checkpoint(resume_path, {"identity": identity, "model": model.state_dict(),
+                                      "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+                                      "state": state})
+        elapsed = time.monotonic() - start
+        remaining = elapsed / (epoch - 0) * (options.epochs - epoch) if epoch else 0
+        log.info("fold %d epoch %d/%d: train L1 %.4f, val %.3f mm (best %.3f @ %d), ETA %.0f s", fold, epoch,
+                 options.epochs, total / frames, val["euclidean_mm"], state["best"]["val_euclidean_mm"],
+                 state["best"]["epoch"], remaining)
+    model.load_state_dict(state["best_state"])
+    test = reconstruction_error_mm(model, _loader(test_set, options, None), stats, torch_device)
+    save_checkpoint(checkpoint_path, {"model": model.state_dict(), "options": dataclasses.asdict(options),
+                                      "hierarchy": hierarchy.digest(), "stats": stats.to_dict(), "fold": fold,
+                                      "epoch": state["best"]["epoch"]})
+    metrics = {"fold": fold, "best_epoch": state["best"]["epoch"], "test_euclidean_mm": test["euclidean_mm"],
+               "test_l1_mm": test["l1_mm"], "history": state["history"],
+               "frames": {"train": len(train_set), "val": len(val_set), "test": len(test_set)}}
+    write_json(metrics_path, metrics)
+    log.info("fold %d: test reconstruction %.3f mm (Euclidean), %.3f mm (L1)", fold, test["euclidean_mm"], test["l1_mm"])
+    return metrics
