@@ -48,10 +48,7 @@ def _read_vrml(path: Path) -> Scan:
     try:
         importer = vtk.vtkVRMLImporter()
         importer.SetFileName(str(path))
-        window = vtk.vtkRenderWindow()
-        window.SetOffScreenRendering(1)
-        importer.SetRenderWindow(window)
-        importer.Update()
+        importer.Update()  # no render window: the importer's own renderer needs no graphics context
         actors = importer.GetRenderer().GetActors()
         actors.InitTraversal()
         parts = []
