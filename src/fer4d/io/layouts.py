@@ -65,8 +65,9 @@ def label_for_folder(name: str, label_map: dict[str, str] | None = None) -> str 
 def list_frames(folder: Path, extension: str) -> list[Path]:
     """Scan files with ``extension`` in ``folder``, in natural order."""
     suffix = "." + extension.lower().lstrip(".")
-    frames = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == suffix]
-    return sorted(frames, key=lambda p: natural_key(p.name))
+    with os.scandir(folder) as entries:  # directory entries carry their type: no stat per file
+        names = [e.name for e in entries if e.name.lower().endswith(suffix) and e.is_file()]
+    return [folder / name for name in sorted(names, key=natural_key)]
 
 
 def _expression_folders(root: Path, layout: str, label_map: dict[str, str] | None):
