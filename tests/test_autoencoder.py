@@ -121,3 +121,11 @@ def test_a_checkpoint_for_another_hierarchy_is_refused(store, tmp_path):
     other.save(tmp_path / "other.npz")
     with pytest.raises(ValueError, match="another mesh hierarchy"):
         load_encoder(tmp_path / "ae.pt", tmp_path / "other.npz", "cpu")
+
+
+def test_spiral_benchmark_references_match_ours():
+    from fer4d.bench.spiral import run
+
+    result = run(vertices=600, batch=2, steps=1, device="cpu", seed=0)
+    assert result["max_abs_diff"] < 1e-4
+    assert result["ours_meshes_per_s"] > 0 and result["ratio_vs_dense"] > 0
