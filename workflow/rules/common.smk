@@ -85,6 +85,13 @@ def per_fold(pattern):
     return expand(pattern, fold=FOLDS)
 
 
+def ingest_inputs(wildcards):
+    """Synthetic data: wait for the generator. Real data: the sequence's scan files."""
+    if SYNTHETIC:
+        return {"raw": rules.synthesize.output.manifest}
+    return {"raw": SCANS[(wildcards.subject, wildcards.label)]}
+
+
 wildcard_constraints:
     subject=r"[^/]+",
     label="|".join(LABELS),

@@ -1,13 +1,6 @@
 # Ingestion: one job per sequence turns raw scans into one clean, ragged HDF5 file.
 
 
-def ingest_inputs(wildcards):
-    """Synthetic data: wait for the generator. Real data: the sequence's scan files."""
-    if SYNTHETIC:
-        return {"raw": rules.synthesize.output.manifest}
-    return {"raw": SCANS[(wildcards.subject, wildcards.label)]}
-
-
 rule ingest:
     input:
         unpack(ingest_inputs),

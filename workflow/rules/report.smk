@@ -87,7 +87,7 @@ rule report:
         mem_mb=stage("report", "mem_mb"),
         runtime=stage("report", "runtime"),
     params:
-        out_dir=results("report"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         code=code_version("report"),
     script:
         "../scripts/report.py"
