@@ -132,7 +132,7 @@ def test_directory_is_unreadable_as_a_scan(tmp_path):
 
 def test_cleaning_removes_what_it_should():
     vertices = np.concatenate([GRID, [[np.nan, 0, 0]], GRID[:1], [[500, 500, 500]]]).astype(np.float32)
-    nan_i, dup_i, loose_i = len(GRID), len(GRID) + 1, len(GRID) + 2
+    nan_i, dup_i = len(GRID), len(GRID) + 1  # and a loose far point after them
     faces = np.concatenate([TRIANGLES, [[0, 1, 1]], [[nan_i, 0, 1]], [[dup_i, 1, 7]], TRIANGLES[:1]])
     cleaned, stats = clean_scan(Scan(vertices / 1000, faces), 1000.0, IngestOptions(crop="none", max_points=0))
     assert stats["removed_nonfinite"] == 1 and stats["removed_duplicate"] == 1

@@ -16,7 +16,6 @@ vertices within 2 mm of the first frame's true surface points a scan saw.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import tempfile
 import time
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from fer4d.bench.output import emit
 from fer4d.fitting import FitOptions, fit_sequence
 from fer4d.fitting.quality import vertex_errors
 from fer4d.flame.files import load_flame
@@ -77,11 +77,7 @@ def main(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     record = run_benchmark(args.vertices, args.scan_points, args.frames, args.noise_mm, args.device,
                            args.seed)
-    if not args.json:
-        for key, value in record.items():
-            print(f"{key:>22}: {value}")
-    print(json.dumps(record))
-    return 0
+    return emit(record, args.json)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,13 +7,13 @@ Frames are a noisy dome (a face-sized open surface, mm) on a square grid with ab
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from fer4d.bench.output import emit
 from fer4d.io import IngestOptions, ingest_sequence, read_scan
 from fer4d.synth.writers import write_scan
 
@@ -54,11 +54,7 @@ def run_bench(n_vertices: int, n_frames: int, seed: int, options: IngestOptions)
 def _main(args: argparse.Namespace) -> int:
     options = IngestOptions(max_points=args.max_points)
     result = run_bench(args.vertices, args.frames, args.seed, options)
-    if not args.json:
-        for key, value in result.items():
-            print(f"{key}: {value}")
-    print(json.dumps(result))
-    return 0
+    return emit(result, args.json)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

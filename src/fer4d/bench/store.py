@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from fer4d.bench.output import emit
 from fer4d.store.options import StoreOptions
 from fer4d.store.writer import FitSequence, sequence_key, write_sequence
 
@@ -113,11 +114,7 @@ def run(frames: int, vertices: int, compression: str, batch: int, workers: int, 
 
 def _main(args: argparse.Namespace) -> int:
     result = run(args.frames, args.vertices, args.compression, args.batch, args.workers, args.seed)
-    if not args.json:
-        for key, value in result.items():
-            print(f"{key}: {value}")
-    print(json.dumps(result))
-    return 0
+    return emit(result, args.json)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
