@@ -108,7 +108,8 @@ def recorded_sbatch_calls(tmp_path: Path, *extra: str) -> dict[str, list[str]]:
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     command = snakemake_command(
         tmp_path / "work", "--workflow-profile", str(PROFILE), "--config", "gpu=0",
-        "--slurm-no-account", "--restart-times", "0", *extra, snakefile=snakefile,
+        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "1", "--restart-times", "0",
+        *extra, snakefile=snakefile,
     )
     result = run_bounded(command, timeout=120, env=env, cwd=tmp_path)
     assert result.returncode != 0, "the fake sbatch refuses every job, so the run must fail"

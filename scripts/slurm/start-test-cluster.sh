@@ -15,7 +15,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "start-test-cluster: must run as root (munged and slurmd need it)" >&2; exit 2; }
 
 DIR="${1:-$(mktemp -d /tmp/fer4d-slurm.XXXXXX)}"
-mkdir -p "$DIR"/{state,spool,log,pids,munge}
+mkdir -p "$DIR"/{state,spool,log,pids}
 DIR="$(cd "$DIR" && pwd)"
 NODE="$(hostname -s)"
 CPUS="$(nproc)"
@@ -24,15 +24,19 @@ MEM_MB=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 9 / 10 ))
 PORT_BASE=$(( 20000 + $(cksum <<<"$DIR" | cut -d' ' -f1) % 20000 ))
 
 # --- munge: its own key, socket and pid file, running as user munge ------------------
-chown munge: "$DIR/munge"
-chmod 711 "$DIR/munge"
-dd if=/dev/urandom of="$DIR/munge/munge.key" bs=1 count=1024 status=none
-chown munge: "$DIR/munge/munge.key"; chmod 400 "$DIR/munge/munge.key"
-MUNGE_SOCKET="$DIR/munge/munge.socket"
-su -s /bin/sh munge -c "munged --key-file=$DIR/munge/munge.key --socket=$MUNGE_SOCKET \
-    --pid-file=$DIR/munge/munged.pid --log-file=$DIR/munge/munged.log --seed-file=$DIR/munge/munge.seed"
-for _ in $(seq 50); do [ -s "$DIR/munge/munged.pid" ] && break; sleep 0.1; done
-cp "$DIR/munge/munged.pid" "$DIR/pids/munged.pid"
+# Its folder sits directly under /tmp: user munge must reach it, and STATE_DIR's parents
+# (e.g. pytest's tmp folders) may be private to root. Recorded for the stop script.
+MUNGE_DIR="$(mktemp -d /tmp/fer4d-munge.XXXXXX)"
+echo "$MUNGE_DIR" >"$DIR/munge-dir"
+chown munge: "$MUNGE_DIR"
+chmod 711 "$MUNGE_DIR"
+dd if=/dev/urandom of="$MUNGE_DIR/munge.key" bs=1 count=1024 status=none
+chown munge: "$MUNGE_DIR/munge.key"; chmod 400 "$MUNGE_DIR/munge.key"
+MUNGE_SOCKET="$MUNGE_DIR/munge.socket"
+su -s /bin/sh munge -c "munged --key-file=$MUNGE_DIR/munge.key --socket=$MUNGE_SOCKET \
+    --pid-file=$MUNGE_DIR/munged.pid --log-file=$MUNGE_DIR/munged.log --seed-file=$MUNGE_DIR/munge.seed"
+for _ in $(seq 50); do [ -s "$MUNGE_DIR/munged.pid" ] && break; sleep 0.1; done
+cp "$MUNGE_DIR/munged.pid" "$DIR/pids/munged.pid"
 
 # --- slurm.conf ----------------------------------------------------------------------
 cat >"$DIR/slurm.conf" <<CONF

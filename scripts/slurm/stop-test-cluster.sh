@@ -22,3 +22,9 @@ if [ -s "$DIR/created-default-conf" ]; then
     [ "$(readlink "$link")" = "$DIR/slurm.conf" ] && rm -f "$link"
     rm -f "$DIR/created-default-conf"
 fi
+# Remove the munge folder this cluster's start script made under /tmp.
+if [ -s "$DIR/munge-dir" ]; then
+    munge_dir="$(cat "$DIR/munge-dir")"
+    case "$munge_dir" in /tmp/fer4d-munge.*) rm -rf "$munge_dir" ;; esac
+    rm -f "$DIR/munge-dir"
+fi
