@@ -14,6 +14,9 @@ rule train_autoencoder:
         results("logs", "train_autoencoder", "{fold}.log"),
     benchmark:
         results("benchmarks", "train_autoencoder", "{fold}.tsv")
+    # On a cluster, one job per fold runs this rule with its neighbours (fewer submissions).
+    group:
+        "fold"
     conda:
         f"{ENVS}/train.yaml"
     threads: stage("train_autoencoder", "threads")
@@ -43,6 +46,9 @@ rule embed:
         results("logs", "embed", "{fold}.log"),
     benchmark:
         results("benchmarks", "embed", "{fold}.tsv")
+    # On a cluster, one job per fold runs this rule with its neighbours (fewer submissions).
+    group:
+        "fold"
     conda:
         f"{ENVS}/train.yaml"
     threads: stage("embed", "threads")

@@ -11,6 +11,9 @@ rule fit:
         results("logs", "fit", "{subject}", "{label}.log"),
     benchmark:
         results("benchmarks", "fit", "{subject}", "{label}.tsv")
+    # On a cluster, one job per sequence runs this rule with its neighbours (fewer submissions).
+    group:
+        "sequence"
     conda:
         f"{ENVS}/fit.yaml"
     threads: stage("fit", "threads")

@@ -12,6 +12,9 @@ rule train_transformer:
         results("logs", "train_transformer", "{fold}.log"),
     benchmark:
         results("benchmarks", "train_transformer", "{fold}.tsv")
+    # On a cluster, one job per fold runs this rule with its neighbours (fewer submissions).
+    group:
+        "fold"
     conda:
         f"{ENVS}/train.yaml"
     threads: stage("train_transformer", "threads")

@@ -21,6 +21,7 @@ from torch import nn
 
 from fer4d.mesh import HierarchyOptions, build_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder
+from fer4d.train.autoencoder import AutoencoderOptions, build_model
 from fer4d.train.device import resolve_device
 
 
@@ -87,7 +88,7 @@ def run(vertices: int, batch: int, steps: int, device: str, seed: int) -> dict:
         model_file = load_flame(make_synthetic_flame(Path(tmp) / "m.pkl", n_vertices=vertices, seed=seed))
     hierarchy = build_hierarchy(model_file.v_template, model_file.faces, HierarchyOptions())
     torch.manual_seed(seed)
-    ours = SpiralAutoencoder.from_hierarchy(hierarchy).to(torch_device)
+    ours = build_model(hierarchy, AutoencoderOptions()).to(torch_device)
     dense = with_pools(ours, DensePool, hierarchy).to(torch_device)
     sparse = with_pools(ours, LoopSparsePool, hierarchy).to(torch_device)
     x = torch.randn(batch, vertices, 3, device=torch_device)
@@ -96,7 +97,8 @@ def run(vertices: int, batch: int, steps: int, device: str, seed: int) -> dict:
         max_abs_diff = max((dense(x) - reference).abs().max().item(), (sparse(x) - reference).abs().max().item())
     rates = {name: throughput(model, x, steps) for name, model in
              (("ours", ours), ("sparse_ref", sparse), ("dense_ref", dense))}
-    return {"benchmark": "spiral", "vertices": vertices, "levels": hierarchy.sizes, "batch": batch, "steps": steps,
+    return {"benchmark": "spiral", "vertices": vertices, "levels": hierarchy.sizes, "filters": list(ours.filters),
+            "latent": ours.latent, "batch": batch, "steps": steps,
             "device": str(torch_device), "threads": torch.get_num_threads(),
             "ours_meshes_per_s": round(rates["ours"], 1),
             "sparse_ref_meshes_per_s": round(rates["sparse_ref"], 1),

@@ -15,7 +15,7 @@ class HierarchyOptions(SectionOptions):
 
     SECTION = "hierarchy"
 
-    factors: tuple[int, ...] = (4, 4, 4, 4)
+    factors: tuple[int, ...] = (4, 4, 4)
     spiral_length: int = 9
     dilation: int = 1
 

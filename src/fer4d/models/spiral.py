@@ -56,7 +56,7 @@ class SpiralAutoencoder(nn.Module):
     ``len(filters)`` pooling levels (a ``MeshHierarchy`` provides them).
     """
 
-    def __init__(self, spirals: list, down: list, up: list, filters=(16, 32, 64, 128), latent: int = 32,
+    def __init__(self, spirals: list, down: list, up: list, filters=(16, 32, 64), latent: int = 64,
                  in_channels: int = 3):
         super().__init__()
         levels = len(filters)
@@ -93,5 +93,5 @@ class SpiralAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     @classmethod
-    def from_hierarchy(cls, hierarchy, filters=(16, 32, 64, 128), latent: int = 32) -> SpiralAutoencoder:
+    def from_hierarchy(cls, hierarchy, filters=(16, 32, 64), latent: int = 64) -> SpiralAutoencoder:
         return cls(hierarchy.spirals, hierarchy.down, hierarchy.up, filters, latent)
