@@ -23,7 +23,7 @@ report: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH snakemake --profile workflow/profiles/local --report report.html
 
 test: $(VENV)/.installed
-	PATH=$(abspath $(BIN)):$$PATH python -m pytest -q -ra -n 2 --dist loadfile
+	PATH=$(abspath $(BIN)):$$PATH python -m pytest -q -ra
 
 lint: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH snakemake --lint

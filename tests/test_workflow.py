@@ -52,18 +52,9 @@ def test_snakefmt_is_clean():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """The whole workflow on the tiny config, once for this module."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    result = snakemake(workdir, "-c2")
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir
-
-
 @pytest.mark.slow
-def test_end_to_end_produces_a_report(tiny_run):
-    metrics = json.loads((tiny_run / "results" / "report" / "metrics.json").read_text())
+def test_end_to_end_produces_a_report(tiny_local_run):
+    metrics = json.loads((tiny_local_run / "results" / "report" / "metrics.json").read_text())
     tiny = yaml.safe_load(TINY_CONFIG.read_text())
     n_sequences = tiny["synthetic"]["subjects"] * len(LABELS)
     assert metrics["labels"] == list(LABELS)
@@ -73,25 +64,25 @@ def test_end_to_end_produces_a_report(tiny_run):
     assert 0.0 <= metrics["accuracy"] <= 1.0
     assert len(metrics["folds"]) == tiny["folds"]["k"]
     for name in ["confusion_matrix.png", "confusion_matrix.svg", "training_curves.png"]:
-        assert (tiny_run / "results" / "report" / name).stat().st_size > 1000
-    with h5py.File(tiny_run / "results" / "store" / "dataset.h5") as store:
+        assert (tiny_local_run / "results" / "report" / name).stat().st_size > 1000
+    with h5py.File(tiny_local_run / "results" / "store" / "dataset.h5") as store:
         assert len(store["sequences"]) == n_sequences
-    quarantine = json.loads((tiny_run / "results" / "quarantine.json").read_text())
+    quarantine = json.loads((tiny_local_run / "results" / "quarantine.json").read_text())
     assert quarantine["ingest"] == []
 
 
 @pytest.mark.slow
-def test_nothing_to_do_after_a_complete_run(tiny_run):
-    result = snakemake(tiny_run, "-n", "-c1")
+def test_nothing_to_do_after_a_complete_run(tiny_local_run):
+    result = snakemake(tiny_local_run, "-n", "-c1")
     assert result.returncode == 0, result.stderr
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
 @pytest.mark.slow
-def test_changing_a_training_parameter_reruns_only_downstream(tiny_run):
+def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run):
     tiny = yaml.safe_load(TINY_CONFIG.read_text())
     epochs = tiny["transformer"]["epochs"] + 1
-    result = snakemake(tiny_run, "-n", "-c1", "--config", f"transformer={{'epochs': {epochs}}}")
+    result = snakemake(tiny_local_run, "-n", "-c1", "--config", f"transformer={{'epochs': {epochs}}}")
     assert result.returncode == 0, result.stderr
     jobs = planned_jobs(result.stdout)
     assert set(jobs) == {"train_transformer", "report", "run_config", "all"}, jobs
