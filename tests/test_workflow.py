@@ -87,3 +87,13 @@ def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run):
     jobs = planned_jobs(result.stdout)
     assert set(jobs) == {"train_transformer", "report", "run_config", "all"}, jobs
     assert jobs["train_transformer"] == tiny["folds"]["k"]
+
+
+@pytest.mark.slow
+def test_snakemake_report_holds_the_figures_with_captions(tiny_local_run):
+    result = snakemake(tiny_local_run, "--report", str(tiny_local_run / "report.html"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tiny_local_run / "report.html").read_text(errors="replace")
+    for figure in ["confusion_matrix.png", "training_curves.png", "registration_quality.png", "memory.png"]:
+        assert figure in html
+    assert "Figure 2 of the reference paper" in html  # the confusion matrix caption
