@@ -35,6 +35,7 @@ SLURM_TEST_OPTIONS = [
     "--slurm-status-command", "squeue",  # no accounting database on the test cluster: no sacct
     "--slurm-init-seconds-before-status-checks", "5",
     "--slurm-no-account",
+    "--slurm-keep-successful-logs",  # the test counts the per-job SLURM logs
     "--latency-wait", "5",
 ]
 

@@ -79,10 +79,12 @@ def test_nothing_to_do_after_a_complete_run(tiny_local_run):
 
 
 @pytest.mark.slow
-def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run):
+def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run, tmp_path):
     tiny = yaml.safe_load(TINY_CONFIG.read_text())
-    epochs = tiny["transformer"]["epochs"] + 1
-    result = snakemake(tiny_local_run, "-n", "-c1", "--config", f"transformer={{'epochs': {epochs}}}")
+    tiny["transformer"]["epochs"] += 1
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(tiny))
+    result = snakemake(tiny_local_run, "-n", "-c1", "--configfile", str(changed))
     assert result.returncode == 0, result.stderr
     jobs = planned_jobs(result.stdout)
     assert set(jobs) == {"train_transformer", "report", "run_config", "all"}, jobs

@@ -27,7 +27,7 @@ rule train_autoencoder:
     params:
         # Resume state lives outside the declared outputs, which Snakemake deletes on a rerun.
         resume_dir=results("resume", "{fold}", "autoencoder"),
-        options=config["autoencoder"],
+        options=options("autoencoder"),
         device=config["device"],
         seed=config["seed"],
         code=AUTOENCODER_CODE,

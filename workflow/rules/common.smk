@@ -62,6 +62,13 @@ FOLDS = (
 )
 
 
+def options(section, keys=None):
+    """A config section (or its ``keys``) in sorted key order: a param that only reruns a rule when
+    a value changes, not when a config file lists the keys in another order."""
+    values = config[section]
+    return {key: values[key] for key in sorted(values) if keys is None or key in keys}
+
+
 def config_hash(*sections):
     """Hash of the config sections that shape a stage's data (recorded in the store)."""
     chosen = {name: config[name] for name in sections}

@@ -22,7 +22,7 @@ rule fit:
         runtime=stage("fit", "runtime"),
         gpu=stage("fit", "gpu"),
     params:
-        options=config["fit"],
+        options=options("fit"),
         device=config["device"],
         seed=config["seed"],
         code=code_version("fitting", "flame", "io"),

@@ -17,7 +17,7 @@ rule hierarchy:
         mem_mb=stage("hierarchy", "mem_mb"),
         runtime=stage("hierarchy", "runtime"),
     params:
-        options=config["hierarchy"],
+        options=options("hierarchy"),
         code=code_version("mesh"),
     script:
         "../scripts/hierarchy.py"

@@ -26,7 +26,7 @@ rule ingest:
         extension=EXTENSION,
         label_map=config["dataset"]["label_map"],
         unknown_labels=config["dataset"]["unknown_labels"],
-        options=config["ingest"],
+        options=options("ingest"),
         strict=config["strict"],
         code=code_version("io"),
     script:

@@ -15,8 +15,10 @@ rule memory_benchmark:
         mem_mb=stage("memory_benchmark", "mem_mb"),
         runtime=stage("memory_benchmark", "runtime"),
     params:
-        options=config["memory_benchmark"],
-        transformer=config["transformer"],
+        options=options("memory_benchmark"),
+        transformer=options(
+            "transformer", ("d_model", "heads", "layers", "ff", "dropout", "pooling")
+        ),
         in_dim=config["autoencoder"]["latent"],
         device=config["device"],
         code=code_version("bench", "models.transformer"),

@@ -18,8 +18,8 @@ rule store:
         mem_mb=stage("store", "mem_mb"),
         runtime=stage("store", "runtime"),
     params:
-        options=config["store"],
-        folds=config["folds"],
+        options=options("store"),
+        folds=options("folds"),
         seed=config["seed"],
         config_hash=config_hash(
             "dataset", "flame", "synthetic", "ingest", "fit", "store", "folds", "seed"

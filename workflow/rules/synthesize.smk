@@ -40,7 +40,7 @@ rule synthesize:
         mem_mb=stage("synthesize", "mem_mb"),
         runtime=stage("synthesize", "runtime"),
     params:
-        options=config["synthetic"],
+        options=options("synthetic"),
         code=code_version("flame", "synth"),
     script:
         "../scripts/synthesize.py"

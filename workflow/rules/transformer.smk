@@ -23,7 +23,7 @@ rule train_transformer:
         runtime=stage("train_transformer", "runtime"),
         gpu=stage("train_transformer", "gpu"),
     params:
-        options=config["transformer"],
+        options=options("transformer"),
         device=config["device"],
         seed=config["seed"],
         code=code_version("models.transformer", "train"),
