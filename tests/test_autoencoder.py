@@ -19,12 +19,14 @@ from fer4d.train.autoencoder import AutoencoderOptions, train_autoencoder
 from fer4d.train.embed import embed_fold, encode_frames, load_encoder
 
 
-def test_spiral_conv_equals_an_explicit_loop():
+@pytest.mark.parametrize("in_channels,out_channels", [(2, 4), (5, 2)])  # gather first / transform first
+def test_spiral_conv_equals_an_explicit_loop(in_channels, out_channels):
     torch.manual_seed(0)
     indices = torch.tensor([[0, 1, 2], [1, 2, 0], [2, 0, 0], [3, 2, 1]])
-    conv = SpiralConv(2, 4, indices)
-    x = torch.randn(3, 4, 2)
-    expected = torch.empty(3, 4, 4)
+    conv = SpiralConv(in_channels, out_channels, indices)
+    assert conv.transform_first == (out_channels < in_channels)
+    x = torch.randn(3, 4, in_channels)
+    expected = torch.empty(3, 4, out_channels)
     for b in range(3):
         for v in range(4):
             features = torch.cat([x[b, int(i)] for i in indices[v]])

@@ -4,7 +4,9 @@ against two straightforward references of the same architecture with the same we
 - dense: pooling by dense matrix products, as Neural3DMM (Bouritsas et al. 2019) does;
 - sparse loop: one sparse product per mesh of the batch, as a per-sample SpiralNet++-style pool.
 
-Ours pools the whole batch with one sparse product over a ``(V, B*C)`` layout.
+Both references use the plain spiral convolution (gather, then one linear layer). Ours pools the
+whole batch with one sparse product over a ``(V, B*C)`` layout and, in layers that narrow,
+applies the linear blocks before gathering (``SpiralConv.transform_first``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from torch import nn
 
 from fer4d.mesh import HierarchyOptions, build_hierarchy
-from fer4d.models.spiral import SpiralAutoencoder
+from fer4d.models.spiral import SpiralAutoencoder, SpiralConv
 from fer4d.train.autoencoder import AutoencoderOptions, build_model
 from fer4d.train.device import resolve_device
 
@@ -49,13 +51,16 @@ class LoopSparsePool(nn.Module):
         return torch.stack([torch.sparse.mm(self.operator, sample) for sample in x])
 
 
-def with_pools(model: SpiralAutoencoder, pool: type, hierarchy) -> SpiralAutoencoder:
-    """A copy of ``model`` (same weights) whose pooling layers are ``pool`` modules."""
+def reference_model(model: SpiralAutoencoder, pool: type, hierarchy) -> SpiralAutoencoder:
+    """A copy of ``model`` (same weights) with ``pool`` pooling and plain gather-then-linear convolutions."""
     levels = len(model.filters)
     other = SpiralAutoencoder.from_hierarchy(hierarchy, model.filters, model.latent)
     other.load_state_dict(model.state_dict())
     other.pools = nn.ModuleList(pool(hierarchy.down[l]) for l in range(levels))
     other.unpools = nn.ModuleList(pool(hierarchy.up[l]) for l in reversed(range(levels)))
+    for module in other.modules():
+        if isinstance(module, SpiralConv):
+            module.transform_first = False
     return other
 
 
@@ -89,8 +94,8 @@ def run(vertices: int, batch: int, steps: int, device: str, seed: int) -> dict:
     hierarchy = build_hierarchy(model_file.v_template, model_file.faces, HierarchyOptions())
     torch.manual_seed(seed)
     ours = build_model(hierarchy, AutoencoderOptions()).to(torch_device)
-    dense = with_pools(ours, DensePool, hierarchy).to(torch_device)
-    sparse = with_pools(ours, LoopSparsePool, hierarchy).to(torch_device)
+    dense = reference_model(ours, DensePool, hierarchy).to(torch_device)
+    sparse = reference_model(ours, LoopSparsePool, hierarchy).to(torch_device)
     x = torch.randn(batch, vertices, 3, device=torch_device)
     with torch.no_grad():
         reference = ours(x)

@@ -17,17 +17,36 @@ from torch import nn
 
 class SpiralConv(nn.Module):
     """``x (B, V, C_in) → (B, V, C_out)``: gather each vertex's spiral ``indices (V, S)`` and apply
-    one linear layer to the concatenated ``S * C_in`` features."""
+    one linear layer to the concatenated ``S * C_in`` features.
+
+    When the layer narrows (``C_out < C_in``) the same product is computed in the other order,
+    which moves less data: every vertex is first mapped by the ``S`` per-position blocks of the
+    weight, ``(B, V, S*C_out)``, and the spiral then gathers and sums those blocks. The result is
+    identical up to float rounding.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, indices: torch.Tensor):
         super().__init__()
-        self.register_buffer("indices", torch.as_tensor(indices, dtype=torch.long), persistent=False)
-        self.linear = nn.Linear(in_channels * self.indices.shape[1], out_channels)
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        self.register_buffer("indices", indices, persistent=False)
+        self.linear = nn.Linear(in_channels * indices.shape[1], out_channels)
+        self.transform_first = out_channels < in_channels
+        positions = torch.arange(indices.shape[1])
+        self.register_buffer("block_indices", (indices * indices.shape[1] + positions).reshape(-1),
+                             persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, n_vertices, _ = x.shape
-        gathered = x.index_select(1, self.indices.reshape(-1)).reshape(batch, n_vertices, -1)
-        return self.linear(gathered)
+        batch, n_vertices, in_channels = x.shape
+        if not self.transform_first:
+            gathered = x.index_select(1, self.indices.reshape(-1)).reshape(batch, n_vertices, -1)
+            return self.linear(gathered)
+        spiral_length, out_channels = self.indices.shape[1], self.linear.out_features
+        # weight (C_out, S*C_in) → per-position blocks (C_in, S*C_out)
+        blocks = self.linear.weight.reshape(out_channels, spiral_length, in_channels).permute(2, 1, 0)
+        mapped = (x @ blocks.reshape(in_channels, spiral_length * out_channels))
+        mapped = mapped.reshape(batch, n_vertices * spiral_length, out_channels)
+        picked = mapped.index_select(1, self.block_indices).reshape(batch, n_vertices, spiral_length, out_channels)
+        return picked.sum(2) + self.linear.bias
 
 
 class SparsePool(nn.Module):
