@@ -27,11 +27,12 @@ import torch
 from torch import nn
 
 from fer4d import LABELS
-from fer4d.atomic import atomic_path, write_json
+from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
 from fer4d.models.transformer import POOLINGS, ExpressionTransformer
 from fer4d.options import SectionOptions
 from fer4d.progress import progress
+from fer4d.train.checkpoint import load_checkpoint, save_checkpoint
 from fer4d.train.device import resolve_device, seed_everything
 
 log = logging.getLogger(__name__)
@@ -252,8 +253,7 @@ def save_classifier(
         "labels": list(LABELS),
         **extra,
     }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    save_checkpoint(path, state)
 
 
 @dataclass
@@ -276,14 +276,14 @@ class LoadedClassifier:
 
 def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClassifier:
     """Load a checkpoint written by :func:`save_classifier` (``weights_only=True``)."""
+    state = load_checkpoint(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
         options = TransformerOptions.from_dict(state["options"])
         model = ExpressionTransformer(
             int(state["in_dim"]), n_classes=len(state["labels"]), **options.model_kwargs()
         )
         model.load_state_dict(state["model_state"])
-    except (OSError, KeyError, RuntimeError, ValueError) as err:
+    except (KeyError, RuntimeError, ValueError) as err:
         raise InputFileError(path, f"not a usable transformer checkpoint: {err}") from err
     torch_device = resolve_device(device)
     scaler = FeatureScaler(state["feature_mean"].numpy(), state["feature_std"].numpy())
