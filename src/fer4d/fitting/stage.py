@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from fer4d.fitting.files import read_sequence_frames, write_fit
+from fer4d.fitting.files import write_fit
+from fer4d.io import read_sequence
 from fer4d.fitting.options import FitOptions
 from fer4d.fitting.quality import vertex_errors
 from fer4d.fitting.sequence import QUALITY_KEYS, FitResult, fit_sequence
@@ -63,7 +64,7 @@ def fit_sequence_file(in_path: str | os.PathLike, model_path: str | os.PathLike,
     the fit ``.h5`` to ``out_path``. Returns a summary: subject, label, status, n_frames, fit_s,
     n_flagged, residual_median_mm (median over frames), and v2v_mean_mm with ground truth.
     """
-    sequence = read_sequence_frames(in_path)
+    sequence = read_sequence(in_path)
     model = load_flame(model_path)
     summary = {"subject": sequence.subject, "label": sequence.label, "status": sequence.status,
                "n_frames": len(sequence.frames)}
@@ -73,7 +74,8 @@ def fit_sequence_file(in_path: str | os.PathLike, model_path: str | os.PathLike,
         return summary
     start = time.perf_counter()
     result = fit_sequence(sequence.frames, model, options, device, seed)
-    arrays = result_arrays(result, sequence.frame_index, sequence.truth_vertices)
+    truth = (sequence.ground_truth or {}).get("vertices")
+    arrays = result_arrays(result, sequence.frame_index, truth)
     write_fit(out_path, arrays, sequence.subject, sequence.label, "ok")
     summary.update(fit_s=round(time.perf_counter() - start, 3),
                    n_flagged=int(result.quality["flagged"].sum()),

@@ -32,7 +32,8 @@ class IngestedSequence:
 
 
 def read_sequence(path: str | os.PathLike) -> IngestedSequence:
-    """Load every frame of an ingested sequence file; a file that is not one raises InputFileError."""
+    """Load every frame of an ingested sequence file; a file that is not one, or whose frame
+    offsets, status or ground truth do not fit together, raises InputFileError."""
     path = Path(path)
     try:
         with h5py.File(path, "r") as f:
@@ -41,17 +42,29 @@ def read_sequence(path: str | os.PathLike) -> IngestedSequence:
             group = f["frames"]
             vertices, faces = group["vertices"][()], group["faces"][()]
             v_off, f_off = group["vertex_offsets"][()], group["face_offsets"][()]
-            frames = [(vertices[v_off[t] : v_off[t + 1]], faces[f_off[t] : f_off[t + 1]])
-                      for t in range(len(v_off) - 1)]
+            frame_index = group["frame_index"][()].astype(np.int32)
+            if len(v_off) != len(f_off) or len(v_off) != len(frame_index) + 1 or v_off[-1] != len(vertices):
+                raise InputFileError(path, "frame offsets do not match the frame arrays")
+            frames = [(vertices[v_off[t] : v_off[t + 1]].astype(np.float32),
+                       faces[f_off[t] : f_off[t + 1]].astype(np.int32))
+                      for t in range(len(frame_index))]
             truth = None
             if "ground_truth" in f:
                 truth = {}
                 f["ground_truth"].visititems(
                     lambda name, item: truth.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
-            return IngestedSequence(
+            sequence = IngestedSequence(
                 subject=str(f.attrs["subject"]), label=str(f.attrs["label"]), status=str(f.attrs["status"]),
-                frames=frames, frame_index=group["frame_index"][()].astype(np.int32),
+                frames=frames, frame_index=frame_index,
                 sources=[s.decode() if isinstance(s, bytes) else str(s) for s in group["source"][()]],
                 scale_to_mm=float(f.attrs["scale_to_mm"]), ground_truth=truth)
     except (OSError, KeyError) as err:
         raise InputFileError(path, f"cannot read ingested sequence ({err})") from err
+    if sequence.status not in ("ok", "empty"):
+        raise InputFileError(path, f"unknown status {sequence.status!r} (expected 'ok' or 'empty')")
+    if sequence.status == "ok" and (not frames or any(len(points) == 0 for points, _ in frames)):
+        raise InputFileError(path, "status 'ok' but a frame has no vertices")
+    truth_vertices = (truth or {}).get("vertices")
+    if truth_vertices is not None and len(truth_vertices) != len(frames):
+        raise InputFileError(path, f"ground_truth/vertices has {len(truth_vertices)} frames, expected {len(frames)}")
+    return sequence
