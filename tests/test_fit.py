@@ -47,7 +47,8 @@ def assert_recovers(vertices_scan, sequence, model, limit_mm: float) -> None:
     v2v error is below ``limit_mm``. Justification: with a 1000-vertex model (≈ 6 mm edges) and
     ~2000-point scans, where on a smooth face a vertex sits is weakly observable, and even an
     exact start (true parameters) settles 0.3-0.5 mm away under 0.2 mm noise (the fits here
-    reach 0.25-0.35 mm; the limits leave room for other BLAS builds)."""
+    reach about 0.4 mm clean and 0.7 mm with holes and outliers; the limits leave room for other
+    BLAS builds)."""
     errors = vertex_errors(vertices_scan, sequence.truth)[:, seen_vertices(sequence)]
     assert np.median(errors) < min(limit_mm, 0.3 * template_error(sequence, model))
 
@@ -145,7 +146,7 @@ def test_unreadable_sequence_names_the_file(small_model, tmp_path):
 def test_fit_is_deterministic_on_cpu(small_model):
     sequence = simulate(small_model, 2, np.random.default_rng(13), noise_mm=0.2, outlier_fraction=0.02)
     options = FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, stage_points=(300,), stage_rounds=(3,),
-                         lbfgs_iterations=3)
+                         hessian_vertices=100)
     first = fit_sequence(sequence.frames, small_model, options, "cpu", seed=3)
     second = fit_sequence(sequence.frames, small_model, options, "cpu", seed=3)
     np.testing.assert_array_equal(first.vertices, second.vertices)
@@ -165,7 +166,7 @@ def test_cli_fits_a_sequence(small_model, tmp_path, capsys):
     write_ingested(tmp_path / "seq.h5", sequence.frames)
     model_path = save_flame_npz(small_model, tmp_path / "model.npz")
     code = main(["fit", str(tmp_path / "seq.h5"), "--model", str(model_path), "--out", str(tmp_path / "fit.h5"),
-                 "--device", "cpu", "--options", '{"stage_points": [300], "stage_rounds": [2], "lbfgs_iterations": 3}'])
+                 "--device", "cpu", "--options", '{"stage_points": [300], "stage_rounds": [2], "solver_steps": 2}'])
     assert code == 0 and (tmp_path / "fit.h5").exists()
     assert '"n_frames": 2' in capsys.readouterr().out
 

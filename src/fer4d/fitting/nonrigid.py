@@ -1,22 +1,21 @@
 """Non-rigid FLAME fitting of a batch of frames with one shared identity.
 
-Unknowns: the identity ``shape`` (shared), and per frame ``expression``, ``pose`` (global, neck,
-jaw, eyes; axis-angle) and ``translation``. Energy (per frame, averaged over the batch):
+Unknowns: the identity ``shape`` (shared), and per frame ``expression``, the rotation of the
+fitted joints (``pose_joints``: global and jaw by default; axis-angle) and ``translation``.
+Energy (data terms averaged over the batch):
 
-* scan → model: Geman–McClure-robust (Geman & McClure 1987) point-to-plane distance of each scan
-  point to its nearest model vertex, along that vertex's normal;
-* model → scan: the same penalty for each model vertex whose nearest scan point lies within
-  ``max(model_to_scan_max_mm, current scale)``, along the scan normal plus ``tangential_weight``
-  times the tangential offset (which keeps vertices from sliding along a smooth surface);
-  vertices over holes have no partner, so holes do not pull the fit;
+* scan → model and model → scan Geman–McClure pairs (``fer4d.fitting.correspondences``);
 * L2 priors on shape, expression and the non-global joints, and a first-difference temporal
-  smoothness on expression, pose and translation.
+  smoothness on expression, pose (as ``POSE_SCALE`` × angle) and translation.
 
 Correspondences are refreshed ``stage_rounds`` times per coarse-to-fine stage (scan subsets of
-``stage_points`` points), each refresh followed by ``lbfgs_iterations`` of L-BFGS (Nocedal 1980)
-with them fixed; the Geman–McClure scale shrinks from ``robust_scale_start_mm`` to
-``robust_scale_mm`` over the rounds, the first ``pose_only_rounds`` move only pose and
-translation, and blendshape coefficients are optimised in whitened units (1 unit = 1 mm RMS).
+``stage_points`` points), the Geman–McClure scale shrinking from ``robust_scale_start_mm`` to
+``robust_scale_mm`` over the rounds; after each refresh ``solver_steps`` Levenberg–Marquardt
+steps (Marquardt 1963) minimise the energy with the pairs fixed: Gauss–Newton on the
+iteratively re-weighted robust terms, exact FLAME Jacobians (``fer4d.fitting.jacobian``), and a
+banded solve of the whole sequence's normal equations (``fer4d.fitting.normal_equations``). A
+step is kept only if it lowers the energy. The first ``pose_only_rounds`` rounds move only pose
+and translation (head motion and jaw first).
 """
 
 from __future__ import annotations
@@ -25,25 +24,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
+from fer4d.fitting.correspondences import Pairs, ScanFrame, find_pairs, robust_scales
 from fer4d.fitting.geometry import vertex_normals
+from fer4d.fitting.jacobian import vertex_jacobian
+from fer4d.fitting.normal_equations import NormalEquations
 from fer4d.fitting.options import FitOptions
 from fer4d.flame.layer import FlameLayer
 
 POSE_SCALE = 100.0
-"""Pose is optimised as ``pose * POSE_SCALE`` (≈ mm of motion at head size per unit), so that all
-unknowns have similar scales for L-BFGS."""
+"""Temporal smoothness measures a pose step as ``POSE_SCALE`` × its angle (rad), about the mm of
+motion it causes at head size, so that it weighs like the translation's and the vertices'."""
 
-
-@dataclass(frozen=True)
-class ScanFrame:
-    """One scan in the model frame: points (N, 3) float32 mm, normals (N, 3) unit (zero where a
-    point is in no triangle), tree: KD-tree over points."""
-
-    points: np.ndarray
-    normals: np.ndarray
-    tree: cKDTree
+MAX_STEP_TRIES = 4
+"""Levenberg–Marquardt: how many times a step that raises the energy is retried with 8× the
+damping before the round gives up and keeps the current fit."""
 
 
 @dataclass
@@ -62,191 +57,196 @@ class SequenceParams:
                    np.zeros((n_frames, 5, 3), np.float32), np.zeros((n_frames, 3), np.float32))
 
 
-@dataclass(frozen=True)
-class Pairs:
-    """Fixed correspondences for one L-BFGS round, flattened over the batch.
+class FrameBatch:
+    """The parameters of B frames as tensors, their energy and its Gauss–Newton system.
 
-    vertex: (M,) long index into the flattened (B*V) vertices; target: (M, 3) mm point the
-    vertex should lie near; normal: (M, 3) direction the distance is measured along;
-    weight: (M,) per-pair weight (1 / pairs of its frame / B).
+    shape: (n_shape,); expression: (B, n_expr); pose: (B, 5, 3) rad; translation: (B, 3) mm.
+    The local unknowns of a frame are [expression | pose of ``pose_joints`` | translation].
     """
 
-    vertex: torch.Tensor
-    target: torch.Tensor
-    normal: torch.Tensor
-    weight: torch.Tensor
-
-    @classmethod
-    def build(cls, vertex: list, target: list, normal: list, weight: list,
-              device: torch.device) -> Pairs:
-        cat = lambda parts, dtype: torch.as_tensor(np.concatenate(parts), dtype=dtype, device=device)
-        return cls(cat(vertex, torch.long), cat(target, torch.float32),
-                   cat(normal, torch.float32), cat(weight, torch.float32))
-
-    def energy(self, flat_vertices: torch.Tensor, scale: float, tangential: float) -> torch.Tensor:
-        """Σ weight · GM(d), d² = (normal distance)² + tangential · (tangential distance)²;
-        flat_vertices: (B*V, 3)."""
-        offset = flat_vertices[self.vertex] - self.target
-        along = (offset * self.normal).sum(-1).square()
-        squared = along + tangential * (offset.square().sum(-1) - along)
-        return (self.weight * squared * scale**2 / (squared + scale**2)).sum()
-
-
-def robust_scales(options: FitOptions) -> np.ndarray:
-    """Geman–McClure scale (mm) per correspondence round: geometric from
-    ``robust_scale_start_mm`` down to ``robust_scale_mm`` (graduated non-convexity, Blake &
-    Zisserman 1987; as in Zhou et al. 2016, "Fast Global Registration"), so that parts far
-    from the scan at the start (an open jaw) still pull, and outliers stop pulling at the end."""
-    rounds = sum(options.stage_rounds)
-    return np.geomspace(max(options.robust_scale_start_mm, options.robust_scale_mm),
-                        options.robust_scale_mm, rounds)
-
-
-def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame],
-               subsets: list[np.ndarray], scale: float, options: FitOptions,
-               device: torch.device) -> tuple[Pairs, Pairs]:
-    """Nearest-neighbour correspondences for the current fit.
-
-    vertices, normals: (B, V, 3) current model; subsets: per frame, indices of the scan points
-    used in this stage; model vertices pair with a scan point within
-    ``max(model_to_scan_max_mm, scale)``. Returns (scan → model pairs, model → scan pairs).
-    """
-    n_frames, n_vertices = vertices.shape[:2]
-    scan_side: tuple[list, list, list, list] = ([], [], [], [])
-    model_side: tuple[list, list, list, list] = ([], [], [], [])
-    for b, (frame, subset) in enumerate(zip(frames, subsets)):
-        points = frame.points[subset]
-        _, nearest = cKDTree(vertices[b]).query(points)
-        for part, value in zip(scan_side, (b * n_vertices + nearest, points, normals[b, nearest],
-                                           np.full(len(points), 1.0 / (len(points) * n_frames)))):
-            part.append(value)
-        distance, partner = frame.tree.query(vertices[b], distance_upper_bound=max(options.model_to_scan_max_mm, scale))
-        has = np.isfinite(distance)
-        has[has] = np.abs(frame.normals[partner[has]]).sum(axis=1) > 0
-        weight = options.model_to_scan_weight / (max(int(has.sum()), 1) * n_frames)
-        for part, value in zip(model_side, (b * n_vertices + np.flatnonzero(has), frame.points[partner[has]],
-                                            frame.normals[partner[has]], np.full(int(has.sum()), weight))):
-            part.append(value)
-    return Pairs.build(*scan_side, device=device), Pairs.build(*model_side, device=device)
-
-
-def coefficient_units(layer: FlameLayer) -> torch.Tensor:
-    """(n_shape + n_expr,) coefficient change that moves the vertices by 1 mm RMS, per blendshape
-    (1 for empty ones). Optimising coefficients in these units whitens the problem for L-BFGS:
-    FLAME's components differ in size by orders of magnitude."""
-    n_shape, n_expr = layer.n_shape, layer.n_expr
-    with torch.no_grad():
-        unit = torch.eye(n_shape + n_expr, device=layer.v_template.device)
-        moved = layer(unit[:, :n_shape], unit[:, n_shape:]).vertices - layer(batch_size=1).vertices
-    rms = moved.square().sum(-1).mean(-1).sqrt()  # mm per unit coefficient
-    return torch.where(rms > 1e-9, 1.0 / rms.clamp_min(1e-9), torch.ones_like(rms))
-
-
-class FrameBatchFit:
-    """The unknowns of one batch of frames as torch leaves, and the energy over them."""
-
-    def __init__(self, layer: FlameLayer, init: SequenceParams, fit_shape: bool, options: FitOptions,
+    def __init__(self, layer: FlameLayer, init: SequenceParams, options: FitOptions,
                  device: torch.device):
-        leaf = lambda array, grad: torch.tensor(array, dtype=torch.float32, device=device,
-                                                requires_grad=grad)
+        tensor = lambda array: torch.tensor(array, dtype=torch.float32, device=device)
         self.layer, self.options = layer, options
-        unit = coefficient_units(layer)
-        self.shape_unit, self.expression_unit = unit[: layer.n_shape], unit[layer.n_shape:]
-        self.shape_z = leaf(init.shape[None] / self.shape_unit.cpu().numpy(), fit_shape)
-        self.expression_z = leaf(init.expression / self.expression_unit.cpu().numpy(), True)
-        self.pose = leaf(init.pose * POSE_SCALE, True)
-        self.translation = leaf(init.translation, True)
-        joint_mask = torch.zeros(5, 1, device=device)
-        joint_mask[list(options.pose_joints)] = 1.0
-        self.joint_mask = joint_mask
+        self.posed: torch.Tensor | None = None
+        self.set(tensor(init.shape), tensor(init.expression), tensor(init.pose), tensor(init.translation))
+        self.joints = tuple(options.pose_joints)
 
     @property
-    def shape(self) -> torch.Tensor:
-        """(1, n_shape) identity coefficients."""
-        return self.shape_z * self.shape_unit
+    def n_frames(self) -> int:
+        return self.expression.shape[0]
 
-    @property
-    def expression(self) -> torch.Tensor:
-        """(B, n_expr) expression coefficients."""
-        return self.expression_z * self.expression_unit
-
-    def unknowns(self, pose_only: bool) -> list[torch.Tensor]:
-        """The leaves to optimise: pose and translation, plus shape and expression unless
-        ``pose_only``."""
-        leaves = [self.pose, self.translation] if pose_only else [
-            self.shape_z, self.expression_z, self.pose, self.translation]
-        return [leaf for leaf in leaves if leaf.requires_grad]
+    def coefficients(self) -> torch.Tensor:
+        """(B, n_shape + n_expr) stacked identity and expression coefficients."""
+        return torch.cat([self.shape.expand(self.n_frames, -1), self.expression], dim=1)
 
     def vertices(self) -> torch.Tensor:
-        """(B, V, 3) mm in the model frame."""
-        n = self.expression.shape[0]
-        return self.layer(self.shape.expand(n, -1), self.expression, self.scaled_pose() / POSE_SCALE,
-                          self.translation).vertices
+        """(B, V, 3) mm in the model frame (no gradient; kept until the parameters change)."""
+        if self.posed is None:
+            with torch.no_grad():
+                rest, joints = self.layer.rest_shape(self.coefficients())
+                self.posed = self.layer.pose_rest(rest, joints, self.pose, self.translation)[0]
+        return self.posed
 
-    def scaled_pose(self) -> torch.Tensor:
-        """(B, 5, 3) pose × POSE_SCALE with the joints not in ``pose_joints`` held at their start."""
-        return self.pose * self.joint_mask + (self.pose * (1 - self.joint_mask)).detach()
+    def set(self, shape: torch.Tensor, expression: torch.Tensor, pose: torch.Tensor,
+            translation: torch.Tensor) -> None:
+        """Replace the parameters (shapes as in the class docstring)."""
+        self.shape, self.expression, self.pose, self.translation = shape, expression, pose, translation
+        self.posed = None
 
-    def energy(self, scan_pairs: Pairs, model_pairs: Pairs, scale: float) -> torch.Tensor:
-        """Total energy with the Geman–McClure ``scale`` (mm) of this round."""
-        o = self.options
-        flat = self.vertices().reshape(-1, 3)
-        data = (scan_pairs.energy(flat, scale, 0.0)
-                + model_pairs.energy(flat, scale, o.tangential_weight))
-        pose = self.scaled_pose() / POSE_SCALE
-        prior = (o.shape_prior * self.shape.square().sum()
-                 + o.expression_prior * self.expression.square().sum(1).mean()
-                 + o.pose_prior * pose[:, 1:].square().sum((1, 2)).mean())
-        if self.expression.shape[0] < 2:
-            return data + prior
-        steps = [torch.diff(x, dim=0).square().flatten(1).sum(1)
-                 for x in (self.expression, self.scaled_pose(), self.translation)]
-        return data + prior + o.smoothness * sum(steps).mean()
+    def local(self) -> torch.Tensor:
+        """(B, L) the local unknowns of each frame."""
+        return torch.cat([self.expression, self.pose[:, list(self.joints)].flatten(1),
+                          self.translation], dim=1)
+
+    def regulariser_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Quadratic regulariser of the local unknowns, (L,) each: prior weight per frame and
+        temporal-smoothness weight per first difference (0 for a single frame)."""
+        o, n = self.options, self.n_frames
+        pose_prior = torch.tensor([0.0 if joint == 0 else o.pose_prior / n for joint in self.joints
+                                   for _ in range(3)])
+        prior = torch.cat([torch.full((self.expression.shape[1],), o.expression_prior / n),
+                           pose_prior, torch.zeros(3)])
+        smooth = torch.cat([torch.ones(self.expression.shape[1]), torch.full((3 * len(self.joints),),
+                                                                               POSE_SCALE**2), torch.ones(3)])
+        smooth = smooth * (o.smoothness / (n - 1) if n > 1 else 0.0)
+        return prior.to(self.shape.device), smooth.to(self.shape.device)
+
+    def energy(self, scan_pairs: Pairs, model_pairs: Pairs, scale: float,
+               vertices: torch.Tensor | None = None) -> torch.Tensor:
+        """Total energy with the Geman–McClure ``scale`` (mm); ``vertices``: the current
+        (B, V, 3) when already at hand."""
+        flat = (self.vertices() if vertices is None else vertices).reshape(-1, 3)
+        prior, smooth = self.regulariser_weights()
+        local = self.local()
+        fixed_pose = [j for j in range(1, 5) if j not in self.joints]
+        regulariser = (self.options.shape_prior * self.shape.square().sum()
+                       + (prior * local.square()).sum()
+                       + self.options.pose_prior * self.pose[:, fixed_pose].square().sum() / self.n_frames
+                       + (smooth * torch.diff(local, dim=0).square()).sum())
+        return scan_pairs.energy(flat, scale) + model_pairs.energy(flat, scale) + regulariser
+
+    def normal_equations(self, pairs: tuple[Pairs, Pairs], scale: float, fit_shape: bool,
+                         pose_only: bool, rng: np.random.Generator) -> tuple[NormalEquations, np.ndarray]:
+        """The Gauss–Newton system at the current parameters and the local columns it solves
+        for (indices into the local vector). Shared unknowns: the shape when ``fit_shape``.
+
+        The gradient is exact (the per-vertex gradient pulled back through the layer). The
+        Gauss–Newton matrix ``Σ_i J_iᵀ H_i J_i`` is estimated on at most ``hessian_vertices``
+        of the paired vertices, drawn at random and scaled up: a matrix of ~100 unknowns per
+        frame needs far fewer than the thousands of vertices a scan pairs with, an
+        approximation only changes the step (the energy test keeps it a descent) and not the
+        point it converges to.
+        """
+        layer, n_frames = self.layer, self.n_frames
+        n_shape, n_expr = self.shape.shape[0], self.expression.shape[1]
+        leaves = [t.clone().requires_grad_() for t in (self.shape, self.expression, self.pose, self.translation)]
+        rest, joints = layer.rest_shape(torch.cat([leaves[0].expand(n_frames, -1), leaves[1]], dim=1))
+        posed = layer.pose_rest(rest, joints, leaves[2], leaves[3])[0]
+        self.posed = posed.detach()
+        flat = posed.reshape(-1, 3)
+        with torch.no_grad():
+            hessian = gradient = None
+            for side in pairs:
+                h, g = side.normal_terms(flat, scale)
+                hessian, gradient = (h, g) if hessian is None else (hessian + h, gradient + g)
+        flat.backward(gradient)
+        shape_grad, expression_grad, pose_grad, translation_grad = (leaf.grad for leaf in leaves)
+        with torch.no_grad():
+            hessian = hessian.reshape(n_frames, -1, 3, 3)
+            paired = torch.nonzero(hessian.abs().sum((0, 2, 3)) > 0).squeeze(1)  # vertices with pairs
+            limit = self.options.hessian_vertices or len(paired)
+            sample = paired
+            if len(paired) > limit:
+                sample = paired[torch.as_tensor(np.sort(rng.choice(len(paired), limit, replace=False)),
+                                                device=paired.device)]
+            n_local = n_expr + 3 * len(self.joints) + 3
+            local_columns = np.arange(n_expr if pose_only else 0, n_local)
+            shared_columns = np.arange(n_shape if fit_shape and not pose_only else 0)
+            first = 0 if len(shared_columns) else n_shape
+            rows = vertex_jacobian(layer, self.coefficients(), self.pose, self.joints, sample, first)
+            if pose_only:
+                rows = rows[..., n_expr + n_shape - first:]
+            size = rows.shape[-1]
+            weighted = hessian[:, sample] @ rows  # (B, A, 3, size)
+            blocks = rows.reshape(n_frames, -1, size).transpose(1, 2) @ weighted.reshape(n_frames, -1, size)
+            blocks *= len(paired) / len(sample)
+            prior, smooth = self.regulariser_weights()
+            local = self.local()
+            steps = torch.diff(local, dim=0) * smooth
+            local_grad = torch.cat([expression_grad, pose_grad[:, list(self.joints)].flatten(1),
+                                    translation_grad], dim=1) + 2 * prior * local
+            local_grad[1:] += 2 * steps
+            local_grad[:-1] -= 2 * steps
+            degree = torch.full((n_frames, 1), 2.0, device=flat.device)
+            degree[[0, -1]] = 1.0 if n_frames > 1 else 0.0
+            regulariser_diagonal = 2 * prior + 2 * smooth * degree
+        as_np = lambda t: t.double().cpu().numpy()
+        n_shared = len(shared_columns)
+        local_index = torch.as_tensor(local_columns, device=flat.device)
+        local_blocks = as_np(blocks[:, n_shared:, n_shared:])
+        np.einsum("bii->bi", local_blocks)[:] += as_np(regulariser_diagonal[:, local_index])
+        shared = as_np(blocks[:, :n_shared, :n_shared].sum(0)) + 2 * self.options.shape_prior * np.eye(n_shared)
+        shape_grad = shape_grad + 2 * self.options.shape_prior * self.shape
+        system = NormalEquations(
+            local=local_blocks, coupling=as_np(-2 * smooth[local_index]).reshape(1, -1).repeat(n_frames - 1, 0),
+            cross=as_np(blocks[:, n_shared:, :n_shared]), shared=shared,
+            local_gradient=as_np(local_grad[:, local_index]), shared_gradient=as_np(shape_grad[:n_shared]))
+        return system, local_columns
+
+    def apply(self, step_local: np.ndarray, step_shared: np.ndarray, columns: np.ndarray) -> None:
+        """Add a step: step_local (B, len(columns)) to those local unknowns, step_shared (S,) to
+        the first S shape coefficients."""
+        local = self.local()
+        local[:, torch.as_tensor(columns)] += torch.as_tensor(step_local, dtype=local.dtype, device=local.device)
+        n_expr, n_joints = self.expression.shape[1], len(self.joints)
+        pose = self.pose.clone()
+        pose[:, list(self.joints)] = local[:, n_expr:n_expr + 3 * n_joints].reshape(-1, n_joints, 3)
+        shape = self.shape.clone()
+        shape[:len(step_shared)] += torch.as_tensor(step_shared, dtype=shape.dtype, device=shape.device)
+        self.set(shape, local[:, :n_expr].contiguous(), pose, local[:, n_expr + 3 * n_joints:].contiguous())
+
+    def levenberg_marquardt(self, pairs: tuple[Pairs, Pairs], scale: float, fit_shape: bool,
+                            pose_only: bool, damping: float, rng: np.random.Generator) -> float:
+        """One damped Gauss–Newton step with the pairs fixed; returns the damping to use next."""
+        system, columns = self.normal_equations(pairs, scale, fit_shape, pose_only, rng)
+        with torch.no_grad():
+            before = float(self.energy(*pairs, scale))
+            saved = (self.shape, self.expression, self.pose, self.translation, self.posed)
+            for _ in range(MAX_STEP_TRIES):
+                self.apply(*system.solve(damping), columns)
+                if float(self.energy(*pairs, scale)) <= before:
+                    return max(damping / 4.0, 1e-6)
+                self.set(*saved[:4])
+                self.posed = saved[4]
+                damping *= 8.0
+        return damping
 
     def result(self) -> SequenceParams:
         as_np = lambda t: t.detach().cpu().numpy().astype(np.float32)
-        return SequenceParams(as_np(self.shape)[0], as_np(self.expression),
-                              as_np(self.pose) / POSE_SCALE, as_np(self.translation))
+        return SequenceParams(as_np(self.shape), as_np(self.expression), as_np(self.pose),
+                              as_np(self.translation))
 
 
 def fit_batch(layer: FlameLayer, frames: list[ScanFrame], init: SequenceParams, fit_shape: bool,
               options: FitOptions, device: torch.device, rng: np.random.Generator) -> SequenceParams:
-    """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters.
-
-    One L-BFGS optimiser serves the pose-only rounds and one the rest; their curvature history
-    carries over between correspondence refreshes (the pairs change little from round to round).
-    """
-    problem = FrameBatchFit(layer, init, fit_shape, options, device)
+    """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters."""
+    batch = FrameBatch(layer, init, options, device)
     scales = iter(robust_scales(options))
-    optimisers: dict[bool, torch.optim.LBFGS] = {}
-    current: dict[str, object] = {}
-
-    def closure() -> torch.Tensor:
-        optimiser = current["optimiser"]
-        optimiser.zero_grad(set_to_none=True)
-        energy = problem.energy(current["scan_pairs"], current["model_pairs"], current["scale"])
-        energy.backward()
-        return energy
-
-    round_index = 0
+    damping, round_index = 1e-3, 0
+    workers = max(1, torch.get_num_threads())
     for n_points, rounds in zip(options.stage_points, options.stage_rounds):
         subsets = [np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)),
                                       replace=False)) for f in frames]
         for _ in range(rounds):
+            scale = float(next(scales))
             with torch.no_grad():
-                vertices = problem.vertices()
+                vertices = batch.vertices()
                 normals = vertex_normals(vertices, layer.faces)
-            current["scale"] = next(scales)
-            current["scan_pairs"], current["model_pairs"] = find_pairs(
-                vertices.cpu().numpy(), normals.cpu().numpy(), frames, subsets, current["scale"],
-                options, device)
+            pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(), frames, subsets, scale,
+                               options, device, workers)
             pose_only = round_index < options.pose_only_rounds
             round_index += 1
-            if pose_only not in optimisers:
-                optimisers[pose_only] = torch.optim.LBFGS(
-                    problem.unknowns(pose_only), lr=1.0, max_iter=options.lbfgs_iterations,
-                    history_size=10, line_search_fn="strong_wolfe", tolerance_grad=0.0,
-                    tolerance_change=0.0)
-            current["optimiser"] = optimisers[pose_only]
-            optimisers[pose_only].step(closure)
-    return problem.result()
+            for _ in range(options.solver_steps):
+                damping = batch.levenberg_marquardt(pairs, scale, fit_shape, pose_only, damping, rng)
+    return batch.result()

@@ -14,10 +14,11 @@ class FitOptions(SectionOptions):
     ``n_shape`` / ``n_expr`` are capped at what the model file has. The non-rigid fit runs
     ``len(stage_points)`` coarse-to-fine stages: stage ``s`` uses at most ``stage_points[s]``
     scan points per frame (0 = all) and ``stage_rounds[s]`` correspondence refreshes, each
-    followed by ``lbfgs_iterations`` L-BFGS iterations with the correspondences fixed. The first
+    followed by ``solver_steps`` Levenberg–Marquardt steps with the correspondences fixed. The first
     ``pose_only_rounds`` rounds move only pose and translation (head motion and jaw first).
     ``pose_joints`` are the joints whose rotation is fitted (0 global, 1 neck, 2 jaw, 3/4 eyes);
-    by default the neck (redundant with the global rotation over a face scan) and the eyes
+    The Gauss–Newton matrix is estimated on at most ``hessian_vertices`` paired vertices per
+    step (0 = all). By default the neck (redundant with the global rotation over a face scan) and the eyes
     (scanners see no eyeballs) stay at zero.
     """
 
@@ -29,15 +30,16 @@ class FitOptions(SectionOptions):
     rigid_iterations: int = 30
     rigid_keep: float = 0.8
     stage_points: tuple[int, ...] = (1000, 3000)
-    stage_rounds: tuple[int, ...] = (20, 16)
-    lbfgs_iterations: int = 8
+    stage_rounds: tuple[int, ...] = (10, 6)
+    solver_steps: int = 1
+    hessian_vertices: int = 500
     pose_only_rounds: int = 2
     pose_joints: tuple[int, ...] = (0, 2)
     robust_scale_mm: float = 2.0
     robust_scale_start_mm: float = 10.0
     model_to_scan_weight: float = 0.5
     model_to_scan_max_mm: float = 3.0
-    tangential_weight: float = 0.3
+    tangential_weight: float = 0.05
     shape_prior: float = 1.0e-3
     expression_prior: float = 1.0e-3
     pose_prior: float = 1.0
@@ -58,13 +60,15 @@ class FitOptions(SectionOptions):
             problems.append("stage_points and stage_rounds need the same, non-zero length")
         if min(self.stage_points, default=0) < 0 or min(self.stage_rounds, default=1) < 1:
             problems.append("stage_points must be >= 0 (0 = all) and stage_rounds >= 1")
+        if self.hessian_vertices < 0:
+            problems.append(f"hessian_vertices must be >= 0 (0 = all), got {self.hessian_vertices}")
         if self.pose_only_rounds < 0:
             problems.append(f"pose_only_rounds must be >= 0, got {self.pose_only_rounds}")
         if not set(self.pose_joints) <= {0, 1, 2, 3, 4}:
             problems.append(f"pose_joints must be FLAME joint indices 0-4, got {self.pose_joints}")
         if not 0.1 <= self.rigid_keep <= 1.0:
             problems.append(f"rigid_keep must be in [0.1, 1], got {self.rigid_keep}")
-        positive = ("rigid_points", "rigid_iterations", "lbfgs_iterations", "robust_scale_mm", "robust_scale_start_mm",
+        positive = ("rigid_points", "rigid_iterations", "solver_steps", "robust_scale_mm", "robust_scale_start_mm",
                     "model_to_scan_max_mm", "chunk_frames", "outlier_mm", "flag_median_mm",
                     "flag_p90_mm")
         problems += [f"{name} must be > 0" for name in positive if getattr(self, name) <= 0]

@@ -10,12 +10,14 @@ import torch
 from scipy.spatial import cKDTree
 
 from fer4d.fitting.geometry import apply_transform, vertex_normals
-from fer4d.fitting.nonrigid import ScanFrame, SequenceParams, fit_batch
+from fer4d.fitting.correspondences import ScanFrame
+from fer4d.fitting.nonrigid import SequenceParams, fit_batch
 from fer4d.fitting.options import FitOptions
 from fer4d.fitting.quality import frame_quality, mean_edge_length
 from fer4d.fitting.rigid import RigidTarget, rigid_init
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import FlameModel
+from fer4d.parallel import thread_map
 from fer4d.progress import progress
 from fer4d.train.device import resolve_device
 
@@ -91,11 +93,15 @@ def fit_sequence(frames: list[tuple[np.ndarray, np.ndarray]], model: FlameModel,
     first_normals = scan_normals(first_points, np.asarray(frames[0][1]))
     scan_to_model = rigid_from_first_frame(first_points, first_normals, layer, options, rng, landmarks)
     rotation = scan_to_model[:3, :3]
-    scans = []
-    for points, faces in frames:
+    workers = max(1, torch.get_num_threads())
+
+    def to_model_frame(frame: tuple[np.ndarray, np.ndarray]) -> ScanFrame:
+        points, faces = frame
         normals = scan_normals(np.asarray(points, np.float64), np.asarray(faces))
         moved = apply_transform(scan_to_model, points).astype(np.float32)
-        scans.append(ScanFrame(moved, (normals @ rotation.T).astype(np.float32), cKDTree(moved)))
+        return ScanFrame(moved, (normals @ rotation.T).astype(np.float32), cKDTree(moved))
+
+    scans = thread_map(to_model_frame, frames, workers)
 
     chunks = [range(start, min(start + options.chunk_frames, len(scans)))
               for start in range(0, len(scans), options.chunk_frames)]
@@ -131,8 +137,8 @@ def finish(layer: FlameLayer, params: SequenceParams, scans: list[ScanFrame],
     posed = posed.cpu().numpy()
     faces = layer.faces.cpu().numpy()
     spacing = mean_edge_length(posed[0], faces)
-    rows = [frame_quality(scan.points, posed[t], normals[t], spacing, options)
-            for t, scan in enumerate(scans)]
+    rows = thread_map(lambda t: frame_quality(scans[t].points, posed[t], normals[t], spacing, options),
+                      range(n_frames), max(1, torch.get_num_threads()))
     quality = {key: np.array([row[key] for row in rows], np.float32) for key in QUALITY_KEYS}
     quality["flagged"] = quality["flagged"].astype(bool)
     model_to_scan = np.linalg.inv(scan_to_model)

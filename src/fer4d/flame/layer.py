@@ -68,6 +68,29 @@ class FlameLayer(nn.Module):
         per coefficient (a view of the ``directions`` buffer)."""
         return self.directions.T
 
+    def rest_shape(self, coefficients: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unposed mesh and joints of the stacked coefficients (B, n_shape + n_expr):
+        rest (B, V, 3) mm and joints (B, 5, 3) mm; both linear in the coefficients."""
+        rest = self.v_template + lbs.blend_shapes(coefficients, self.directions)
+        return rest, self.rest_shape_joints(coefficients)
+
+    def rest_shape_joints(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """Unposed joints (B, 5, 3) mm of the stacked coefficients (B, n_shape + n_expr)."""
+        return self.joint_template + lbs.blend_shapes(coefficients, self.joint_directions)
+
+    def pose_rest(self, rest: torch.Tensor, joints: torch.Tensor, pose: torch.Tensor,
+                  translation: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pose an unposed mesh: rest (B, V, 3), joints (B, 5, 3), pose (B, 5, 3) axis-angle rad,
+        translation (B, 3) mm or None → vertices (B, V, 3) and posed joints (B, 5, 3), mm."""
+        rotations = lbs.rodrigues(pose)  # (B, 5, 3, 3)
+        rest = rest + lbs.blend_shapes(lbs.pose_features(rotations), self.posedirs)
+        posed_joints, transforms = lbs.rigid_transforms(rotations, joints, self.parents)
+        vertices = lbs.skin(rest, self.weights, transforms)
+        if translation is not None:
+            vertices = vertices + translation[:, None, :]
+            posed_joints = posed_joints + translation[:, None, :]
+        return vertices, posed_joints
+
     def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
                 pose: torch.Tensor | None = None, translation: torch.Tensor | None = None,
                 batch_size: int = 1) -> FlameOutput:
@@ -85,17 +108,8 @@ class FlameLayer(nn.Module):
         shape = zeros(self.n_shape) if shape is None else shape
         expression = zeros(self.n_expr) if expression is None else expression
         pose = zeros(N_JOINTS, 3) if pose is None else pose
-        coefficients = torch.cat([shape, expression], dim=1)  # (B, K)
-
-        rest = self.v_template + lbs.blend_shapes(coefficients, self.directions)
-        joints = self.joint_template + lbs.blend_shapes(coefficients, self.joint_directions)
-        rotations = lbs.rodrigues(pose)  # (B, 5, 3, 3)
-        rest = rest + lbs.blend_shapes(lbs.pose_features(rotations), self.posedirs)
-        posed_joints, transforms = lbs.rigid_transforms(rotations, joints, self.parents)
-        vertices = lbs.skin(rest, self.weights, transforms)
-        if translation is not None:
-            vertices = vertices + translation[:, None, :]
-            posed_joints = posed_joints + translation[:, None, :]
+        rest, joints = self.rest_shape(torch.cat([shape, expression], dim=1))
+        vertices, posed_joints = self.pose_rest(rest, joints, pose, translation)
         landmarks = None
         if self.lmk_face_idx is not None:
             landmarks = lbs.barycentric_points(vertices, self.faces, self.lmk_face_idx,
