@@ -12,6 +12,7 @@ import torch
 from fer4d import LABELS
 from fer4d.errors import InputFileError
 from fer4d.train.classifier import (
+    LoadedClassifier,
     TransformerOptions,
     augment,
     class_weights,
@@ -30,7 +31,8 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-FAST = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=25, batch_size=6, lr=3e-3, dropout=0.0)
+FAST = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=25, batch_size=6, lr=3e-3, dropout=0.0,
+                          ensemble=1)
 
 
 def write_toy_embeddings(
@@ -69,7 +71,7 @@ def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
         abs(sum(i["probs"]) - 1) < 1e-4 and i["pred"] == LABELS[int(np.argmax(i["probs"]))]
         for i in predictions["items"]
     )
-    history = json.loads(paths[2].read_text())
+    history = json.loads(paths[2].read_text())["members"][0]
     assert len(history["epochs"]) == FAST.epochs
     assert history["epochs"][-1]["train_loss"] < history["epochs"][0]["train_loss"]
     classifier = load_classifier(paths[0], device="cpu")
@@ -80,7 +82,7 @@ def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
 
 def test_training_is_deterministic_by_seed(tmp_path):
     write_toy_embeddings(tmp_path / "emb.h5")
-    options = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=3, batch_size=6)
+    options = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=3, batch_size=6, ensemble=2)
     runs = []
     for run in ("a", "b"):
         train_transformer(
@@ -94,9 +96,30 @@ def test_training_is_deterministic_by_seed(tmp_path):
         )
         runs.append(json.loads((tmp_path / f"{run}_h.json").read_text()))
     assert runs[0] == runs[1]
-    a = torch.load(tmp_path / "a.pt", weights_only=True)["model_state"]
-    b = torch.load(tmp_path / "b.pt", weights_only=True)["model_state"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [m["seed"] for m in runs[0]["members"]] == [7, 8]
+    assert runs[0]["members"][0]["epochs"] != runs[0]["members"][1]["epochs"]  # members differ
+    a = torch.load(tmp_path / "a.pt", weights_only=True)["member_states"]
+    b = torch.load(tmp_path / "b.pt", weights_only=True)["member_states"]
+    assert len(a) == 2 and all(torch.equal(x[k], y[k]) for x, y in zip(a, b) for k in x)
+
+
+def test_ensemble_predicts_the_mean_of_its_members_probabilities(tmp_path):
+    write_toy_embeddings(tmp_path / "emb.h5")
+    options = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=2, batch_size=6, ensemble=3)
+    paths = [tmp_path / n for n in ("t.pt", "pred.json", "hist.json")]
+    train_transformer(tmp_path / "emb.h5", *paths, options, device="cpu", seed=0)
+    ensemble = load_classifier(paths[0], device="cpu")
+    assert len(ensemble.models) == 3
+    with h5py.File(tmp_path / "emb.h5") as f:
+        embeddings = [f[f"sequences/s4__{label}/embedding"][:] for label in LABELS]
+    members = [
+        LoadedClassifier([model], ensemble.options, ensemble.scaler, ensemble.device).probabilities(embeddings)
+        for model in ensemble.models
+    ]
+    assert not np.allclose(members[0], members[1])
+    np.testing.assert_allclose(ensemble.probabilities(embeddings), np.mean(members, axis=0), atol=1e-6)
+    predicted = [item["probs"] for item in json.loads(paths[1].read_text())["items"]]
+    np.testing.assert_allclose(predicted, ensemble.probabilities(embeddings), atol=1e-5)
 
 
 def test_augment_crops_and_resamples_within_bounds():

@@ -38,16 +38,23 @@ def write_fold_outputs(tmp_path):
         inputs.predictions.append(path)
         history = {
             "fold": fold,
-            "best_epoch": 2,
-            "epochs": [
+            "selection_split": "val",
+            "members": [
                 {
-                    "epoch": e,
-                    "train_loss": 1.0 / e,
-                    "train_accuracy": 0.3 * e,
-                    "val_loss": 1.2 / e,
-                    "val_accuracy": 0.25 * e,
+                    "seed": seed,
+                    "best_epoch": 2,
+                    "epochs": [
+                        {
+                            "epoch": e,
+                            "train_loss": 1.0 / e,
+                            "train_accuracy": 0.3 * e,
+                            "val_loss": 1.2 / e,
+                            "val_accuracy": 0.25 * e,
+                        }
+                        for e in (1, 2, 3)
+                    ],
                 }
-                for e in (1, 2, 3)
+                for seed in (0, 1)
             ],
         }
         inputs.histories.append(tmp_path / f"hist{fold}.json")

@@ -54,24 +54,27 @@ def plot_confusion_matrix(
 
 
 def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> None:
-    """Per-fold transformer loss and accuracy (train solid, validation dashed) against epoch.
+    """Transformer loss and accuracy (train solid, validation dashed) against epoch, one colour
+    per fold, one line per ensemble member (the fold's label on its first member only), the
+    selected epochs marked.
 
-    ``histories``: ``[{"fold", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy,
-    val_loss, val_accuracy}]}]``.
+    ``histories``: ``[{"fold", "members": [{"seed", "best_epoch", "epochs": [{epoch,
+    train_loss, train_accuracy, val_loss, val_accuracy}]}]}]``.
     """
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for position, history in enumerate(histories):
-        epochs = history.get("epochs", [])
-        x = [e["epoch"] for e in epochs]
         colour = f"C{position % 10}"
         fold = history.get("fold", position)
-        for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-            axis.plot(x, [e[f"train_{key}"] for e in epochs], color=colour, label=f"fold {fold} train")
-            axis.plot(
-                x, [e[f"val_{key}"] for e in epochs], color=colour, linestyle="--", label=f"fold {fold} val"
-            )
-            if "best_epoch" in history:
-                axis.axvline(history["best_epoch"], color=colour, alpha=0.3, linewidth=1)
+        for index, member in enumerate(history.get("members", [])):
+            epochs = member.get("epochs", [])
+            x = [e["epoch"] for e in epochs]
+            for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
+                label = (lambda split: f"fold {fold} {split}") if index == 0 else (lambda split: None)
+                axis.plot(x, [e[f"train_{key}"] for e in epochs], color=colour, alpha=0.7, label=label("train"))
+                axis.plot(x, [e[f"val_{key}"] for e in epochs], color=colour, alpha=0.7, linestyle="--",
+                          label=label("val"))
+                if "best_epoch" in member:
+                    axis.axvline(member["best_epoch"], color=colour, alpha=0.2, linewidth=1)
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy", title="transformer loss")
     accuracy_axis.set(xlabel="epoch", ylabel="accuracy", title="transformer accuracy", ylim=(0, 1.02))
     accuracy_axis.legend(fontsize=7, ncol=2)

@@ -1,7 +1,10 @@
 """Stage ``train_transformer``: train one fold's temporal transformer and predict its test set.
 
 Training uses the fold's ``train`` sequences, the epoch with the best validation accuracy (ties:
-lower validation loss) is kept, and the ``test`` sequences are predicted with it. Augmentations
+lower validation loss) is kept, and the ``test`` sequences are predicted with it. ``ensemble``
+members are trained alike from seeds ``seed, seed + 1, ...`` and their class probabilities
+averaged (a seed ensemble: with a few dozen training sequences, one training run's outcome
+depends visibly on its seed; averaging removes most of that variance). Augmentations
 act on whole sequences: a random temporal crop followed by a random speed change (linear
 resampling to a new length). The loss is class-balanced cross-entropy (weights inverse to the
 training class frequencies). Features are standardised with the training set's mean and std.
@@ -62,13 +65,14 @@ class TransformerOptions(SectionOptions):
     speed_min: float = 0.8
     speed_max: float = 1.25
     balance: bool = True
+    ensemble: int = 5
 
     def __post_init__(self) -> None:
         problems = []
         if self.pooling not in POOLINGS:
             problems.append(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-        if min(self.d_model, self.heads, self.layers, self.ff, self.epochs, self.batch_size) < 1:
-            problems.append("d_model, heads, layers, ff, epochs and batch_size must be >= 1")
+        if min(self.d_model, self.heads, self.layers, self.ff, self.epochs, self.batch_size, self.ensemble) < 1:
+            problems.append("d_model, heads, layers, ff, epochs, batch_size and ensemble must be >= 1")
         if self.d_model % self.heads:
             problems.append(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
         if not 0 <= self.dropout < 1:
@@ -215,21 +219,24 @@ def class_weights(label_indices: list[int], n_classes: int) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_probabilities(
-    model: ExpressionTransformer, features: list[np.ndarray], device: torch.device, batch_size: int = 32
+    models: list[ExpressionTransformer], features: list[np.ndarray], device: torch.device, batch_size: int = 32
 ) -> np.ndarray:
-    """Class probabilities ``(N, n_classes)`` of standardised ``features`` (list of ``(T_i, d)``)."""
-    model.eval()
+    """Class probabilities ``(N, n_classes)`` of standardised ``features`` (list of ``(T_i, d)``),
+    averaged over the ensemble ``models``."""
+    for model in models:
+        model.eval()
     chunks = []
     for start in range(0, len(features), batch_size):
         x, mask = pad_batch(features[start : start + batch_size])
-        logits = model(x.to(device), mask.to(device))
-        chunks.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
-    return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, model.head.out_features))
+        x, mask = x.to(device), mask.to(device)
+        members = [torch.softmax(model(x, mask).float(), dim=-1) for model in models]
+        chunks.append(torch.stack(members).mean(0).cpu().numpy())
+    return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, models[0].head.out_features))
 
 
-def _evaluate(model, features, labels, device, loss_fn) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``features`` with integer ``labels``."""
-    probs = predict_probabilities(model, features, device)
+def _evaluate(models, features, labels, device, loss_fn) -> tuple[float, float]:
+    """Mean loss and accuracy of the ensemble ``models`` on ``features`` with integer ``labels``."""
+    probs = predict_probabilities(models, features, device)
     target = torch.tensor(labels)
     loss = float(loss_fn(torch.log(torch.from_numpy(probs).clamp_min(1e-12)), target))
     return loss, float((probs.argmax(1) == np.asarray(labels)).mean())
@@ -237,15 +244,16 @@ def _evaluate(model, features, labels, device, loss_fn) -> tuple[float, float]:
 
 def save_classifier(
     path: str | os.PathLike,
-    model: ExpressionTransformer,
+    models: list[ExpressionTransformer],
     in_dim: int,
     options: TransformerOptions,
     scaler: FeatureScaler,
     extra: dict[str, Any],
 ) -> None:
-    """Write a classifier checkpoint atomically: plain tensors, numbers and strings only."""
+    """Write a classifier checkpoint (the ensemble's members) atomically: plain tensors, numbers
+    and strings only."""
     state = {
-        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "member_states": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models],
         "in_dim": in_dim,
         "options": options.to_dict(),
         "feature_mean": torch.from_numpy(scaler.mean),
@@ -260,7 +268,7 @@ def save_classifier(
 class LoadedClassifier:
     """A trained classifier ready for inference on raw (unstandardised) embeddings."""
 
-    model: ExpressionTransformer
+    models: list[ExpressionTransformer]
     options: TransformerOptions
     scaler: FeatureScaler
     device: torch.device
@@ -271,7 +279,7 @@ class LoadedClassifier:
 
     def probabilities(self, embeddings: list[np.ndarray]) -> np.ndarray:
         """Class probabilities ``(N, 6)`` of raw embeddings (list of ``(T_i, d)``)."""
-        return predict_probabilities(self.model, [self.features(e) for e in embeddings], self.device)
+        return predict_probabilities(self.models, [self.features(e) for e in embeddings], self.device)
 
 
 def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClassifier:
@@ -279,69 +287,42 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClas
     state = load_checkpoint(path)
     try:
         options = TransformerOptions.from_dict(state["options"])
-        model = ExpressionTransformer(
-            int(state["in_dim"]), n_classes=len(state["labels"]), **options.model_kwargs()
-        )
-        model.load_state_dict(state["model_state"])
+        models = []
+        for member_state in state["member_states"]:
+            models.append(ExpressionTransformer(
+                int(state["in_dim"]), n_classes=len(state["labels"]), **options.model_kwargs()
+            ))
+            models[-1].load_state_dict(member_state)
     except (KeyError, RuntimeError, ValueError) as err:
         raise InputFileError(path, f"not a usable transformer checkpoint: {err}") from err
     torch_device = resolve_device(device)
     scaler = FeatureScaler(state["feature_mean"].numpy(), state["feature_std"].numpy())
-    return LoadedClassifier(model.to(torch_device).eval(), options, scaler, torch_device)
+    return LoadedClassifier([m.to(torch_device).eval() for m in models], options, scaler, torch_device)
 
 
-def train_transformer(
-    embeddings_path: str | os.PathLike,
-    checkpoint_path: str | os.PathLike,
-    predictions_path: str | os.PathLike,
-    history_path: str | os.PathLike,
+def train_member(
+    features: dict[str, list[np.ndarray]],
+    labels: dict[str, list[int]],
+    selection_split: str,
     options: TransformerOptions,
-    device: str = "auto",
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Train the fold's transformer, keep the best validation epoch, predict the test sequences.
-
-    Writes the checkpoint (``torch.save`` dict, load with :func:`load_classifier`), the
-    predictions JSON (``{"fold", "labels", "items": [{"key", "subject", "true", "pred",
-    "probs"}]}``) and the history JSON (``{"fold", "best_epoch", "epochs": [{"epoch",
-    "train_loss", "train_accuracy", "val_loss", "val_accuracy"}]}``). Returns a summary dict
-    ``{fold, best_epoch, val_accuracy, test_accuracy, n_train, n_val, n_test, seconds}``.
-    """
-    started = time.monotonic()
-    torch_device = resolve_device(device)
+    device: torch.device,
+    seed: int,
+    fold: int,
+) -> tuple[ExpressionTransformer, dict[str, Any]]:
+    """Train one transformer from ``seed`` on ``features["train"]`` (standardised, list of
+    ``(T_i, d)``) and return it at its best epoch on ``selection_split``, with its history
+    ``{"seed", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy, val_loss, val_accuracy}]}``."""
     generator = seed_everything(seed)
     rng = np.random.default_rng(seed)
-    fold, sequences = read_embeddings(embeddings_path)
-    by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
-    if not by_split["train"]:
-        raise InputFileError(embeddings_path, "no sequences with split 'train'")
-    # With no validation subjects, select on the training set itself.
-    selection_split = "val" if by_split["val"] else "train"
-    raw = {
-        split: [frame_features(s.embedding, options.relative_to_first) for s in seqs]
-        for split, seqs in by_split.items()
-    }
-    scaler = FeatureScaler.fit(raw["train"], options.scale_per_channel)
-    features = {split: [scaler(f) for f in feats] for split, feats in raw.items()}
-    labels = {split: [s.label_index for s in seqs] for split, seqs in by_split.items()}
-
     in_dim = features["train"][0].shape[1]
-    model = ExpressionTransformer(in_dim, n_classes=len(LABELS), **options.model_kwargs()).to(torch_device)
+    model = ExpressionTransformer(in_dim, n_classes=len(LABELS), **options.model_kwargs()).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     weights = class_weights(labels["train"], len(LABELS)) if options.balance else None
-    train_loss_fn = nn.CrossEntropyLoss(weight=weights.to(torch_device) if weights is not None else None)
+    train_loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
     eval_loss_fn = nn.NLLLoss()
-    log.info(
-        "fold %s: %d train, %d val, %d test sequences, %d features, device %s",
-        fold,
-        *(len(by_split[s]) for s in SPLITS),
-        in_dim,
-        torch_device,
-    )
-
     history, best, best_state = [], None, None
     n_train = len(features["train"])
-    for epoch in progress(range(1, options.epochs + 1), f"fold {fold} transformer epochs", logger=log):
+    for epoch in progress(range(1, options.epochs + 1), f"fold {fold} seed {seed} transformer epochs", logger=log):
         model.train()
         order = torch.randperm(n_train, generator=generator).tolist()
         total_loss, correct = 0.0, 0
@@ -352,8 +333,8 @@ def train_transformer(
                 for i in chosen
             ]
             x, mask = pad_batch(batch)
-            target = torch.tensor([labels["train"][i] for i in chosen], device=torch_device)
-            logits = model(x.to(torch_device), mask.to(torch_device))
+            target = torch.tensor([labels["train"][i] for i in chosen], device=device)
+            logits = model(x.to(device), mask.to(device))
             loss = train_loss_fn(logits, target)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -361,7 +342,7 @@ def train_transformer(
             total_loss += loss.item() * len(chosen)
             correct += int((logits.argmax(1) == target).sum())
         val_loss, val_accuracy = _evaluate(
-            model, features[selection_split], labels[selection_split], torch_device, eval_loss_fn
+            [model], features[selection_split], labels[selection_split], device, eval_loss_fn
         )
         history.append(
             {
@@ -375,19 +356,70 @@ def train_transformer(
         if best is None or (val_accuracy, -val_loss) > (best["val_accuracy"], -best["val_loss"]):
             best = history[-1]
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
     model.load_state_dict(best_state)
+    return model, {"seed": seed, "best_epoch": best["epoch"], "epochs": history}
+
+
+def train_transformer(
+    embeddings_path: str | os.PathLike,
+    checkpoint_path: str | os.PathLike,
+    predictions_path: str | os.PathLike,
+    history_path: str | os.PathLike,
+    options: TransformerOptions,
+    device: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Train the fold's transformer ensemble (each member at its best validation epoch) and
+    predict the test sequences with it.
+
+    Writes the checkpoint (``torch.save`` dict, load with :func:`load_classifier`), the
+    predictions JSON (``{"fold", "labels", "items": [{"key", "subject", "true", "pred",
+    "probs"}]}``) and the history JSON (``{"fold", "selection_split", "members": [{"seed",
+    "best_epoch", "epochs": [{"epoch", "train_loss", "train_accuracy", "val_loss",
+    "val_accuracy"}]}]}``). Returns a summary dict ``{fold, best_epochs, val_accuracy,
+    test_accuracy, n_train, n_val, n_test, seconds}`` (accuracies of the ensemble).
+    """
+    started = time.monotonic()
+    torch_device = resolve_device(device)
+    fold, sequences = read_embeddings(embeddings_path)
+    by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
+    if not by_split["train"]:
+        raise InputFileError(embeddings_path, "no sequences with split 'train'")
+    # With no validation subjects, select on the training set itself.
+    selection_split = "val" if by_split["val"] else "train"
+    raw = {
+        split: [frame_features(s.embedding, options.relative_to_first) for s in seqs]
+        for split, seqs in by_split.items()
+    }
+    scaler = FeatureScaler.fit(raw["train"], options.scale_per_channel)
+    features = {split: [scaler(f) for f in feats] for split, feats in raw.items()}
+    labels = {split: [s.label_index for s in seqs] for split, seqs in by_split.items()}
+    in_dim = features["train"][0].shape[1]
+    log.info(
+        "fold %s: %d train, %d val, %d test sequences, %d features, %d members, device %s",
+        fold,
+        *(len(by_split[s]) for s in SPLITS),
+        in_dim,
+        options.ensemble,
+        torch_device,
+    )
+    members = [
+        train_member(features, labels, selection_split, options, torch_device, seed + i, fold)
+        for i in range(options.ensemble)
+    ]
+    models = [model for model, _ in members]
+    histories = [history for _, history in members]
     save_classifier(
         checkpoint_path,
-        model,
+        models,
         in_dim,
         options,
         scaler,
-        {"fold": fold, "best_epoch": best["epoch"], "seed": seed},
+        {"fold": fold, "best_epochs": [h["best_epoch"] for h in histories], "seed": seed},
     )
     items = []
     if by_split["test"]:
-        probs = predict_probabilities(model, features["test"], torch_device)
+        probs = predict_probabilities(models, features["test"], torch_device)
         items = [
             {
                 "key": s.key,
@@ -399,17 +431,15 @@ def train_transformer(
             for s, p in zip(by_split["test"], probs)
         ]
     write_json(predictions_path, {"fold": fold, "labels": list(LABELS), "items": items})
-    write_json(
-        history_path,
-        {"fold": fold, "best_epoch": best["epoch"], "selection_split": selection_split, "epochs": history},
-    )
+    write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
+    _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device, nn.NLLLoss())
     test_accuracy = float(np.mean([i["true"] == i["pred"] for i in items])) if items else float("nan")
     summary = {
         "fold": fold,
-        "best_epoch": best["epoch"],
-        "val_accuracy": best["val_accuracy"],
+        "best_epochs": [h["best_epoch"] for h in histories],
+        "val_accuracy": val_accuracy,
         "test_accuracy": test_accuracy,
-        "n_train": n_train,
+        "n_train": len(features["train"]),
         "n_val": len(by_split["val"]),
         "n_test": len(by_split["test"]),
         "seconds": round(time.monotonic() - started, 2),
