@@ -129,70 +129,79 @@ class FrameBatch:
     def normal_equations(self, pairs: tuple[Pairs, Pairs], scale: float, fit_shape: bool,
                          pose_only: bool, rng: np.random.Generator) -> tuple[NormalEquations, np.ndarray]:
         """The Gauss–Newton system at the current parameters and the local columns it solves
-        for (indices into the local vector). Shared unknowns: the shape when ``fit_shape``.
-
-        The gradient is exact (the per-vertex gradient pulled back through the layer). The
-        Gauss–Newton matrix ``Σ_i J_iᵀ H_i J_i`` is estimated on at most ``hessian_vertices``
-        of the paired vertices, drawn at random and scaled up: a matrix of ~100 unknowns per
-        frame needs far fewer than the thousands of vertices a scan pairs with, an
-        approximation only changes the step (the energy test keeps it a descent) and not the
-        point it converges to.
-        """
-        layer, n_frames = self.layer, self.n_frames
+        for (indices into the local vector). Shared unknowns: the shape when ``fit_shape``
+        (and not ``pose_only``); ``pose_only`` solves for pose and translation only."""
         n_shape, n_expr = self.shape.shape[0], self.expression.shape[1]
-        leaves = [t.clone().requires_grad_() for t in (self.shape, self.expression, self.pose, self.translation)]
-        rest, joints = layer.rest_shape(torch.cat([leaves[0].expand(n_frames, -1), leaves[1]], dim=1))
-        posed = layer.pose_rest(rest, joints, leaves[2], leaves[3])[0]
-        self.posed = posed.detach()
-        flat = posed.reshape(-1, 3)
+        local_columns = np.arange(n_expr if pose_only else 0, n_expr + 3 * len(self.joints) + 3)
+        n_shared = n_shape if fit_shape and not pose_only else 0
+        hessian, shape_grad, local_grad = self.data_terms(pairs, scale)
         with torch.no_grad():
-            hessian = gradient = None
-            for side in pairs:
-                h, g = side.normal_terms(flat, scale)
-                hessian, gradient = (h, g) if hessian is None else (hessian + h, gradient + g)
-        flat.backward(gradient)
-        shape_grad, expression_grad, pose_grad, translation_grad = (leaf.grad for leaf in leaves)
-        with torch.no_grad():
-            hessian = hessian.reshape(n_frames, -1, 3, 3)
-            paired = torch.nonzero(hessian.abs().sum((0, 2, 3)) > 0).squeeze(1)  # vertices with pairs
-            limit = self.options.hessian_vertices or len(paired)
-            sample = paired
-            if len(paired) > limit:
-                sample = paired[torch.as_tensor(np.sort(rng.choice(len(paired), limit, replace=False)),
-                                                device=paired.device)]
-            n_local = n_expr + 3 * len(self.joints) + 3
-            local_columns = np.arange(n_expr if pose_only else 0, n_local)
-            shared_columns = np.arange(n_shape if fit_shape and not pose_only else 0)
-            first = 0 if len(shared_columns) else n_shape
-            rows = vertex_jacobian(layer, self.coefficients(), self.pose, self.joints, sample, first)
-            if pose_only:
-                rows = rows[..., n_expr + n_shape - first:]
-            size = rows.shape[-1]
-            weighted = hessian[:, sample] @ rows  # (B, A, 3, size)
-            blocks = rows.reshape(n_frames, -1, size).transpose(1, 2) @ weighted.reshape(n_frames, -1, size)
-            blocks *= len(paired) / len(sample)
+            blocks = self.gauss_newton_blocks(hessian, n_shared, pose_only, rng)
             prior, smooth = self.regulariser_weights()
             local = self.local()
             steps = torch.diff(local, dim=0) * smooth
-            local_grad = torch.cat([expression_grad, pose_grad[:, list(self.joints)].flatten(1),
-                                    translation_grad], dim=1) + 2 * prior * local
+            local_grad += 2 * prior * local
             local_grad[1:] += 2 * steps
             local_grad[:-1] -= 2 * steps
-            degree = torch.full((n_frames, 1), 2.0, device=flat.device)
-            degree[[0, -1]] = 1.0 if n_frames > 1 else 0.0
-            regulariser_diagonal = 2 * prior + 2 * smooth * degree
+            degree = torch.full((self.n_frames, 1), 2.0, device=local.device)
+            degree[[0, -1]] = 1.0 if self.n_frames > 1 else 0.0
+            diagonal = 2 * prior + 2 * smooth * degree  # the regulariser's Hessian
         as_np = lambda t: t.double().cpu().numpy()
-        n_shared = len(shared_columns)
-        local_index = torch.as_tensor(local_columns, device=flat.device)
+        index = torch.as_tensor(local_columns, device=local.device)
         local_blocks = as_np(blocks[:, n_shared:, n_shared:])
-        np.einsum("bii->bi", local_blocks)[:] += as_np(regulariser_diagonal[:, local_index])
-        shared = as_np(blocks[:, :n_shared, :n_shared].sum(0)) + 2 * self.options.shape_prior * np.eye(n_shared)
-        shape_grad = shape_grad + 2 * self.options.shape_prior * self.shape
+        np.einsum("bii->bi", local_blocks)[:] += as_np(diagonal[:, index])
+        shape_prior = self.options.shape_prior
         system = NormalEquations(
-            local=local_blocks, coupling=as_np(-2 * smooth[local_index]).reshape(1, -1).repeat(n_frames - 1, 0),
-            cross=as_np(blocks[:, n_shared:, :n_shared]), shared=shared,
-            local_gradient=as_np(local_grad[:, local_index]), shared_gradient=as_np(shape_grad[:n_shared]))
+            local=local_blocks,
+            coupling=as_np(-2 * smooth[index]).reshape(1, -1).repeat(self.n_frames - 1, 0),
+            cross=as_np(blocks[:, n_shared:, :n_shared]),
+            shared=as_np(blocks[:, :n_shared, :n_shared].sum(0)) + 2 * shape_prior * np.eye(n_shared),
+            local_gradient=as_np(local_grad[:, index]),
+            shared_gradient=as_np((shape_grad + 2 * shape_prior * self.shape)[:n_shared]))
         return system, local_columns
+
+    def data_terms(self, pairs: tuple[Pairs, Pairs], scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The correspondence energy's per-vertex Gauss–Newton matrices (B, V, 3, 3) and its
+        exact gradient with respect to the shape (n_shape,) and the local unknowns (B, L): the
+        per-vertex gradient pulled back through the layer (one backward pass)."""
+        leaves = [t.clone().requires_grad_() for t in (self.shape, self.expression, self.pose, self.translation)]
+        rest, joints = self.layer.rest_shape(torch.cat([leaves[0].expand(self.n_frames, -1), leaves[1]], dim=1))
+        posed = self.layer.pose_rest(rest, joints, leaves[2], leaves[3])[0]
+        self.posed = posed.detach()
+        with torch.no_grad():
+            terms = [side.normal_terms(posed.reshape(-1, 3), scale) for side in pairs]
+            hessian = sum(h for h, _ in terms).reshape(self.n_frames, -1, 3, 3)
+            gradient = sum(g for _, g in terms).reshape(posed.shape)
+        posed.backward(gradient)
+        shape_grad, expression_grad, pose_grad, translation_grad = (leaf.grad for leaf in leaves)
+        local_grad = torch.cat([expression_grad, pose_grad[:, list(self.joints)].flatten(1), translation_grad], dim=1)
+        return hessian, shape_grad, local_grad
+
+    def gauss_newton_blocks(self, hessian: torch.Tensor, n_shared: int, pose_only: bool,
+                            rng: np.random.Generator) -> torch.Tensor:
+        """Per frame ``Σ_i J_iᵀ H_i J_i`` (B, S + P, S + P) over [the first ``n_shared`` shape
+        coefficients | the solved local unknowns], from the per-vertex matrices ``hessian``
+        (B, V, 3, 3).
+
+        Estimated on at most ``hessian_vertices`` of the paired vertices, drawn at random and
+        scaled up: ~100 unknowns per frame need far fewer than the thousands of vertices a scan
+        pairs with, and an approximate matrix only changes the step (the energy test keeps it a
+        descent), not the point the fit converges to, which the exact gradient fixes.
+        """
+        paired = torch.nonzero(hessian.abs().sum((0, 2, 3)) > 0).squeeze(1)  # (A,) vertices with pairs
+        sample = paired
+        if len(paired) > (self.options.hessian_vertices or len(paired)):
+            chosen = np.sort(rng.choice(len(paired), self.options.hessian_vertices, replace=False))
+            sample = paired[torch.as_tensor(chosen, device=paired.device)]
+        n_shape, n_expr = self.shape.shape[0], self.expression.shape[1]
+        first = n_shape - n_shared
+        rows = vertex_jacobian(self.layer, self.coefficients(), self.pose, self.joints, sample, first)
+        if pose_only:
+            rows = rows[..., n_expr + n_shared:]
+        size = rows.shape[-1]
+        weighted = (hessian[:, sample] @ rows).reshape(self.n_frames, -1, size)  # (B, 3A, size)
+        blocks = rows.reshape(self.n_frames, -1, size).transpose(1, 2) @ weighted
+        return blocks * (len(paired) / max(len(sample), 1))
 
     def apply(self, step_local: np.ndarray, step_shared: np.ndarray, columns: np.ndarray) -> None:
         """Add a step: step_local (B, len(columns)) to those local unknowns, step_shared (S,) to
