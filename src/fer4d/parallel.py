@@ -6,14 +6,18 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
+import torch
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def thread_map(function: Callable[[Item], Result], items: Iterable[Item], workers: int) -> list[Result]:
-    """``[function(item) for item in items]``, in order, on up to ``workers`` threads."""
+def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
+    """``[function(item) for item in items]``, in order, on as many threads as torch may use
+    (the job's thread budget: a workflow rule's ``threads`` sets it)."""
     items = list(items)
-    if workers <= 1 or len(items) <= 1:
+    workers = min(torch.get_num_threads(), len(items))
+    if workers <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+    with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(function, items))

@@ -95,15 +95,15 @@ def robust_scales(options: FitOptions) -> np.ndarray:
 
 def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame],
                subsets: list[np.ndarray], scale: float, options: FitOptions,
-               device: torch.device, workers: int = 1) -> tuple[Pairs, Pairs]:
+               device: torch.device) -> tuple[Pairs, Pairs]:
     """Nearest-neighbour correspondences for the current fit.
 
     vertices, normals: (B, V, 3) current model; subsets: per frame, indices of the scan points
     used in this stage. Scan → model pairs measure along the model normal (point-to-plane);
     model vertices pair with their nearest scan point within ``max(model_to_scan_max_mm,
     scale)`` (none over holes) and measure along the scan normal, plus ``tangential_weight``
-    times the tangential offset. ``workers``: threads over the frames (the KD-tree searches
-    release the GIL). Returns (scan → model pairs, model → scan pairs).
+    times the tangential offset. Frames run on parallel threads (the KD-tree searches release
+    the GIL). Returns (scan → model pairs, model → scan pairs).
     """
     n_frames, n_vertices = vertices.shape[:2]
     reach = max(options.model_to_scan_max_mm, scale)
@@ -121,6 +121,6 @@ def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame
                       frame.normals[partner[has]], np.full(int(has.sum()), weight))
         return scan_side, model_side
 
-    scan_side, model_side = zip(*thread_map(frame_pairs, range(n_frames), workers))
+    scan_side, model_side = zip(*thread_map(frame_pairs, range(n_frames)))
     return (Pairs.build(*zip(*scan_side), tangential=0.0, device=device),
             Pairs.build(*zip(*model_side), tangential=options.tangential_weight, device=device))

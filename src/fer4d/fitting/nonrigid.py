@@ -243,7 +243,6 @@ def fit_batch(layer: FlameLayer, frames: list[ScanFrame], init: SequenceParams, 
     batch = FrameBatch(layer, init, options, device)
     scales = iter(robust_scales(options))
     damping, round_index = 1e-3, 0
-    workers = max(1, torch.get_num_threads())
     for n_points, rounds in zip(options.stage_points, options.stage_rounds):
         subsets = [np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)),
                                       replace=False)) for f in frames]
@@ -253,7 +252,7 @@ def fit_batch(layer: FlameLayer, frames: list[ScanFrame], init: SequenceParams, 
                 vertices = batch.vertices()
                 normals = vertex_normals(vertices, layer.faces)
             pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(), frames, subsets, scale,
-                               options, device, workers)
+                               options, device)
             pose_only = round_index < options.pose_only_rounds
             round_index += 1
             for _ in range(options.solver_steps):

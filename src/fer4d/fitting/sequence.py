@@ -93,7 +93,6 @@ def fit_sequence(frames: list[tuple[np.ndarray, np.ndarray]], model: FlameModel,
     first_normals = scan_normals(first_points, np.asarray(frames[0][1]))
     scan_to_model = rigid_from_first_frame(first_points, first_normals, layer, options, rng, landmarks)
     rotation = scan_to_model[:3, :3]
-    workers = max(1, torch.get_num_threads())
 
     def to_model_frame(frame: tuple[np.ndarray, np.ndarray]) -> ScanFrame:
         points, faces = frame
@@ -101,7 +100,7 @@ def fit_sequence(frames: list[tuple[np.ndarray, np.ndarray]], model: FlameModel,
         moved = apply_transform(scan_to_model, points).astype(np.float32)
         return ScanFrame(moved, (normals @ rotation.T).astype(np.float32), cKDTree(moved))
 
-    scans = thread_map(to_model_frame, frames, workers)
+    scans = thread_map(to_model_frame, frames)
 
     chunks = [range(start, min(start + options.chunk_frames, len(scans)))
               for start in range(0, len(scans), options.chunk_frames)]
@@ -138,7 +137,7 @@ def finish(layer: FlameLayer, params: SequenceParams, scans: list[ScanFrame],
     faces = layer.faces.cpu().numpy()
     spacing = mean_edge_length(posed[0], faces)
     rows = thread_map(lambda t: frame_quality(scans[t].points, posed[t], normals[t], spacing, options),
-                      range(n_frames), max(1, torch.get_num_threads()))
+                      range(n_frames))
     quality = {key: np.array([row[key] for row in rows], np.float32) for key in QUALITY_KEYS}
     quality["flagged"] = quality["flagged"].astype(bool)
     model_to_scan = np.linalg.inv(scan_to_model)
