@@ -91,8 +91,7 @@ def test_normal_equations_carry_the_exact_energy_gradient(problem):
     pose[:, list(JOINTS)] = local[:, N_EXPR:N_EXPR + n_joint_values].reshape(-1, len(JOINTS), 3)
     other = FrameBatch(batch.layer, batch.result(), batch.options, torch.device("cpu"))
     other.set(shape, local[:, :N_EXPR], pose, local[:, N_EXPR + n_joint_values:])
-    rest, joints = other.layer.rest_shape(other.coefficients())
-    vertices = other.layer.pose_rest(rest, joints, other.pose, other.translation)[0]
+    vertices = other.layer(shape.expand(len(pose), -1), other.expression, other.pose, other.translation).vertices
     other.energy(*pairs, 5.0, vertices).backward()
     assert list(columns) == list(range(local.shape[1]))
     np.testing.assert_allclose(system.shared_gradient, shape.grad.numpy(), rtol=1e-3, atol=1e-5)

@@ -84,8 +84,8 @@ class FrameBatch:
         """(B, V, 3) mm in the model frame (no gradient; kept until the parameters change)."""
         if self.posed is None:
             with torch.no_grad():
-                rest, joints = self.layer.rest_shape(self.coefficients())
-                self.posed = self.layer.pose_rest(rest, joints, self.pose, self.translation)[0]
+                self.posed = self.layer(self.shape.expand(self.n_frames, -1), self.expression, self.pose,
+                                        self.translation).vertices
         return self.posed
 
     def set(self, shape: torch.Tensor, expression: torch.Tensor, pose: torch.Tensor,
@@ -165,8 +165,7 @@ class FrameBatch:
         exact gradient with respect to the shape (n_shape,) and the local unknowns (B, L): the
         per-vertex gradient pulled back through the layer (one backward pass)."""
         leaves = [t.clone().requires_grad_() for t in (self.shape, self.expression, self.pose, self.translation)]
-        rest, joints = self.layer.rest_shape(torch.cat([leaves[0].expand(self.n_frames, -1), leaves[1]], dim=1))
-        posed = self.layer.pose_rest(rest, joints, leaves[2], leaves[3])[0]
+        posed = self.layer(leaves[0].expand(self.n_frames, -1), *leaves[1:]).vertices
         self.posed = posed.detach()
         with torch.no_grad():
             terms = [side.normal_terms(posed.reshape(-1, 3), scale) for side in pairs]
