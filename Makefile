@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test report lint format clean
+.PHONY: run test test-cluster report lint format clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ report: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH python -m pytest -q -ra
+
+# The SLURM profile on a real single-node SLURM started on this machine (needs root and slurm-wlm).
+test-cluster: $(VENV)/.installed
+	PATH=$(abspath $(BIN)):$$PATH python -m pytest -q -ra tests/test_slurm.py
 
 lint: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH snakemake --lint

@@ -5,8 +5,10 @@ The real-cluster test starts slurmctld/slurmd/munged with scripts/slurm/start-te
 workflow/profiles/slurm, checks that SLURM ran the jobs and that the results equal a local run's,
 then stops exactly the daemons the script started (by pid file).
 
-The GPU test needs no cluster: snakemake's slurm executor submits to a fake ``sbatch`` on PATH
-that records its command line and refuses the job, so no GPU is pretended to exist.
+The GPU tests need no SLURM at all: snakemake's slurm executor submits to a fake ``sbatch`` on
+PATH that records its command line and refuses the job, so no GPU is pretended to exist. The
+plugin also asks ``sacct``, ``squeue``, ``scontrol`` … before and after submitting; those are faked
+as well (answering nothing), so the tests pass on a machine without any SLURM client.
 """
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ echo "fake sbatch: recorded, not submitted" >&2
 exit 1
 """
 
+# Every other SLURM client the executor plugin may call (account lookup, status queries,
+# cancellation, partitions): each answers nothing and succeeds, so no real one is ever reached.
+FAKE_CLIENT = """#!/bin/sh
+exit 0
+"""
+FAKED_CLIENTS = ("sacct", "sacctmgr", "sshare", "squeue", "scontrol", "sinfo", "scancel")
+
 
 def recorded_sbatch_calls(tmp_path: Path, *extra: str) -> dict[str, list[str]]:
     """Rule name -> sbatch argv that the slurm profile produced for the toy workflow."""
@@ -105,6 +114,9 @@ def recorded_sbatch_calls(tmp_path: Path, *extra: str) -> dict[str, list[str]]:
     sbatch = bin_dir / "sbatch"
     sbatch.write_text(FAKE_SBATCH.format(record_dir=record_dir))
     sbatch.chmod(0o755)
+    for client in FAKED_CLIENTS:
+        (bin_dir / client).write_text(FAKE_CLIENT)
+        (bin_dir / client).chmod(0o755)
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(TOY_SNAKEFILE)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
