@@ -32,9 +32,13 @@ test-cluster: $(VENV)/.installed
 lint: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH snakemake --lint
 	PATH=$(abspath $(BIN)):$$PATH snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 format: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH snakefmt Snakefile workflow/rules
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 clean:
 	rm -rf results .snakemake report.html

@@ -72,8 +72,13 @@ def store(tmp_path_factory, small_model):
             with torch.no_grad():
                 vertices = layer(shape=shape, expression=torch.randn(4, 10, generator=rng)).vertices.numpy()
             path = root / f"S{s}_{label}.h5"
-            write_fit(path, {"vertices": vertices, "faces": small_model.faces,
-                             "frame_index": np.arange(4, dtype=np.int32)}, f"S{s}", label, "ok")
+            write_fit(
+                path,
+                {"vertices": vertices, "faces": small_model.faces, "frame_index": np.arange(4, dtype=np.int32)},
+                f"S{s}",
+                label,
+                "ok",
+            )
             paths.append(path)
     build_store(paths, root / "dataset.h5", root / "report.json", StoreOptions(), FoldOptions(k=3), "h", seed=0)
     build_hierarchy_file(root / "dataset.h5", root / "hierarchy.npz", HierarchyOptions(factors=(4, 4)))
@@ -82,8 +87,17 @@ def store(tmp_path_factory, small_model):
 
 def train(store, out, epochs, resume="resume"):
     options = AutoencoderOptions(filters=(8, 16), latent=8, epochs=epochs, batch_size=8)
-    return train_autoencoder(store / "dataset.h5", store / "hierarchy.npz", 0, out / "ae.pt", out / "metrics.json",
-                             out / resume, options, device="cpu", seed=3)
+    return train_autoencoder(
+        store / "dataset.h5",
+        store / "hierarchy.npz",
+        0,
+        out / "ae.pt",
+        out / "metrics.json",
+        out / resume,
+        options,
+        device="cpu",
+        seed=3,
+    )
 
 
 def test_training_writes_metrics_and_resumes_identically(store, tmp_path):
@@ -118,8 +132,11 @@ def test_embeddings_cover_every_sequence_with_its_split(store, tmp_path):
 
 def test_a_checkpoint_for_another_hierarchy_is_refused(store, tmp_path):
     train(store, tmp_path, epochs=1)
-    other = build_hierarchy(load_hierarchy(store / "hierarchy.npz").vertices[0],
-                            load_hierarchy(store / "hierarchy.npz").faces[0], HierarchyOptions(factors=(3, 3)))
+    other = build_hierarchy(
+        load_hierarchy(store / "hierarchy.npz").vertices[0],
+        load_hierarchy(store / "hierarchy.npz").faces[0],
+        HierarchyOptions(factors=(3, 3)),
+    )
     other.save(tmp_path / "other.npz")
     with pytest.raises(ValueError, match="another mesh hierarchy"):
         load_encoder(tmp_path / "ae.pt", tmp_path / "other.npz", "cpu")

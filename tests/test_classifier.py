@@ -31,8 +31,9 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-FAST = TransformerOptions(d_model=16, heads=2, layers=1, ff=32, epochs=25, batch_size=6, lr=3e-3, dropout=0.0,
-                          ensemble=1)
+FAST = TransformerOptions(
+    d_model=16, heads=2, layers=1, ff=32, epochs=25, batch_size=6, lr=3e-3, dropout=0.0, ensemble=1
+)
 
 
 def write_toy_embeddings(
@@ -161,13 +162,11 @@ def test_feature_scaler_global_keeps_channel_ratios_and_uses_train_only():
     from fer4d.train.classifier import FeatureScaler
 
     rng = np.random.default_rng(0)
-    train = [rng.normal(0, [10.0, 0.1], (50, 2)) + [5.0, -1.0] for _ in range(4)]
+    train = [[*rng.normal(0, [10.0, 0.1], (50, 2)), 5.0, -1.0] for _ in range(4)]
     frames = np.concatenate(train)
     scaled = FeatureScaler.fit(train, per_channel=False)(frames)
     np.testing.assert_allclose(scaled.mean(0), 0, atol=1e-6)
     assert np.sqrt((scaled**2).mean()) == pytest.approx(1.0, rel=1e-4)
-    assert scaled[:, 0].std() / scaled[:, 1].std() == pytest.approx(
-        frames[:, 0].std() / frames[:, 1].std(), rel=1e-4
-    )
+    assert scaled[:, 0].std() / scaled[:, 1].std() == pytest.approx(frames[:, 0].std() / frames[:, 1].std(), rel=1e-4)
     per_channel = FeatureScaler.fit(train, per_channel=True)(frames)
     np.testing.assert_allclose(per_channel.std(0), 1.0, rtol=1e-4)

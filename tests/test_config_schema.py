@@ -18,9 +18,14 @@ SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 
 def _essentials(properties: dict) -> dict:
     """Type, default and item type of each key (descriptions and bounds left out)."""
-    return {name: {k: ({"type": v["type"]} if k == "items" else v) for k, v in spec.items()
-                   if k in ("type", "default", "items")}
-            for name, spec in properties.items()}
+    return {
+        name: {
+            k: ({"type": v["type"]} if k == "items" else v)
+            for k, v in spec.items()
+            if k in ("type", "default", "items")
+        }
+        for name, spec in properties.items()
+    }
 
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))

@@ -16,6 +16,7 @@ from fer4d.fitting.quality import vertex_errors
 from fer4d.flame.model import save_flame_npz
 from test_fit_scans import N_EXPR, N_SHAPE, simulate, small_model  # noqa: F401  (fixture)
 
+
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread():
     """These fits are many small matrix products: one thread is fastest on a shared 2-core CI."""
@@ -69,8 +70,9 @@ def test_fit_recovers_ground_truth(clean_fit, small_model):
 
 
 def test_fit_survives_holes_and_outliers(small_model):
-    sequence = simulate(small_model, 4, np.random.default_rng(21), noise_mm=0.2,
-                        hole_fraction=0.2, outlier_fraction=0.05)
+    sequence = simulate(
+        small_model, 4, np.random.default_rng(21), noise_mm=0.2, hole_fraction=0.2, outlier_fraction=0.05
+    )
     result = fit_sequence(sequence.frames, small_model, FAST, "cpu", seed=0)
     assert_recovers(result.vertices_scan, sequence, small_model, limit_mm=1.0)
     assert np.all(result.quality["outlier_fraction"] > 0.02)
@@ -89,8 +91,15 @@ def write_ingested(path, frames, truth=None, status="ok"):
         group["source"] = np.array([f"{i:03d}.wrl" for i in range(len(frames))], dtype=h5py.string_dtype())
         if truth is not None:
             f["ground_truth/vertices"] = truth
-        f.attrs.update(subject="F001", label="happiness", status=status, n_frames=len(frames),
-                       units_detected="m", scale_to_mm=1000.0, fer4d_version="test")
+        f.attrs.update(
+            subject="F001",
+            label="happiness",
+            status=status,
+            n_frames=len(frames),
+            units_detected="m",
+            scale_to_mm=1000.0,
+            fer4d_version="test",
+        )
 
 
 def test_stage_fits_a_scan_in_metres_in_a_random_pose_and_writes_the_contract(small_model, tmp_path):
@@ -104,7 +113,12 @@ def test_stage_fits_a_scan_in_metres_in_a_random_pose_and_writes_the_contract(sm
     n_vertices = small_model.n_vertices
     with h5py.File(tmp_path / "fit.h5", "r") as f:
         assert dict(f.attrs) | {"fer4d_version": None} == {
-            "subject": "F001", "label": "happiness", "status": "ok", "n_frames": 3, "fer4d_version": None}
+            "subject": "F001",
+            "label": "happiness",
+            "status": "ok",
+            "n_frames": 3,
+            "fer4d_version": None,
+        }
         for name in ("vertices", "vertices_scan"):
             assert f[name].shape == (3, n_vertices, 3) and f[name].dtype == np.float32
         assert f["faces"].dtype == np.int32 and f["faces"].shape == small_model.faces.shape
@@ -118,7 +132,9 @@ def test_stage_fits_a_scan_in_metres_in_a_random_pose_and_writes_the_contract(sm
         assert f["quality/flagged"].dtype == bool
         v2v = f["quality/v2v_median_mm"][()]
         fitted = f["vertices_scan"][()]
-        np.testing.assert_allclose(v2v, np.median(vertex_errors(f["vertices_scan"][()], sequence.truth), axis=1), rtol=1e-5)
+        np.testing.assert_allclose(
+            v2v, np.median(vertex_errors(f["vertices_scan"][()], sequence.truth), axis=1), rtol=1e-5
+        )
     assert summary["n_frames"] == 3
     assert_recovers(fitted, sequence, small_model, limit_mm=2.0)
 
@@ -145,8 +161,7 @@ def test_unreadable_sequence_names_the_file(small_model, tmp_path):
 
 def test_fit_is_deterministic_on_cpu(small_model):
     sequence = simulate(small_model, 2, np.random.default_rng(13), noise_mm=0.2, outlier_fraction=0.02)
-    options = FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, stage_points=(300,), stage_rounds=(3,),
-                         hessian_vertices=100)
+    options = FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, stage_points=(300,), stage_rounds=(3,), hessian_vertices=100)
     first = fit_sequence(sequence.frames, small_model, options, "cpu", seed=3)
     second = fit_sequence(sequence.frames, small_model, options, "cpu", seed=3)
     np.testing.assert_array_equal(first.vertices, second.vertices)
@@ -165,8 +180,20 @@ def test_cli_fits_a_sequence(small_model, tmp_path, capsys):
     sequence = simulate(small_model, 2, np.random.default_rng(14), noise_mm=0.1)
     write_ingested(tmp_path / "seq.h5", sequence.frames)
     model_path = save_flame_npz(small_model, tmp_path / "model.npz")
-    code = main(["fit", str(tmp_path / "seq.h5"), "--model", str(model_path), "--out", str(tmp_path / "fit.h5"),
-                 "--device", "cpu", "--options", '{"stage_points": [300], "stage_rounds": [2], "solver_steps": 2}'])
+    code = main(
+        [
+            "fit",
+            str(tmp_path / "seq.h5"),
+            "--model",
+            str(model_path),
+            "--out",
+            str(tmp_path / "fit.h5"),
+            "--device",
+            "cpu",
+            "--options",
+            '{"stage_points": [300], "stage_rounds": [2], "solver_steps": 2}',
+        ]
+    )
     assert code == 0 and (tmp_path / "fit.h5").exists()
     assert '"n_frames": 2' in capsys.readouterr().out
 
@@ -175,7 +202,8 @@ def test_chunked_fit_shares_one_identity_and_still_recovers(clean_fit, small_mod
     """Sequences longer than ``chunk_frames`` are fitted chunk by chunk; the identity comes from
     the first chunk, each later chunk starts from the previous one's last frame."""
     sequence, _ = clean_fit
-    chunked = fit_sequence(sequence.frames, small_model, FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, chunk_frames=2),
-                           "cpu", seed=0)
+    chunked = fit_sequence(
+        sequence.frames, small_model, FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, chunk_frames=2), "cpu", seed=0
+    )
     assert chunked.vertices.shape == (4, small_model.n_vertices, 3)
     assert_recovers(chunked.vertices_scan, sequence, small_model, limit_mm=1.0)

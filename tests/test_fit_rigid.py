@@ -44,8 +44,9 @@ def test_rigid_init_recovers_any_yaw_tilt_and_offset(small_model, seed):
     sequence = simulate(small_model, 1, np.random.default_rng(seed), noise_mm=0.2, jaw=0.0)
     points, faces = sequence.frames[0]
     layer = FlameLayer(small_model, 1, 1)
-    found = rigid_from_first_frame(points.astype(np.float64), scan_normals(points, faces), layer,
-                                   FitOptions(), np.random.default_rng(0), None)
+    found = rigid_from_first_frame(
+        points.astype(np.float64), scan_normals(points, faces), layer, FitOptions(), np.random.default_rng(0), None
+    )
     assert rotation_error_deg(found, sequence.scan_to_model) < 4.0
     centre = sequence.truth[0].mean(axis=0)
     assert np.linalg.norm(apply_transform(found, centre) - apply_transform(sequence.scan_to_model, centre)) < 5.0
@@ -58,6 +59,12 @@ def test_rigid_init_uses_landmarks_when_given(small_model):
     with torch.no_grad():
         template_landmarks = layer(batch_size=1).landmarks[0].double().numpy()
     scan_landmarks = apply_transform(np.linalg.inv(sequence.scan_to_model), template_landmarks)
-    found = rigid_from_first_frame(points.astype(np.float64), scan_normals(points, faces), layer,
-                                   FitOptions(rigid_iterations=1), np.random.default_rng(0), scan_landmarks)
+    found = rigid_from_first_frame(
+        points.astype(np.float64),
+        scan_normals(points, faces),
+        layer,
+        FitOptions(rigid_iterations=1),
+        np.random.default_rng(0),
+        scan_landmarks,
+    )
     assert rotation_error_deg(found, sequence.scan_to_model) < 4.0

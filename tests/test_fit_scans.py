@@ -63,10 +63,18 @@ def remove_points(points, faces, keep):
     return points[keep], index[faces]
 
 
-def simulate(model: FlameModel, n_frames: int, rng: np.random.Generator, noise_mm: float = 0.2,
-             hole_fraction: float = 0.0, outlier_fraction: float = 0.0, scale: float = 1.0,
-             rotation: np.ndarray | None = None, translation: np.ndarray | None = None,
-             jaw: float = 0.08) -> ScanSequence:
+def simulate(
+    model: FlameModel,
+    n_frames: int,
+    rng: np.random.Generator,
+    noise_mm: float = 0.2,
+    hole_fraction: float = 0.0,
+    outlier_fraction: float = 0.0,
+    scale: float = 1.0,
+    rotation: np.ndarray | None = None,
+    translation: np.ndarray | None = None,
+    jaw: float = 0.08,
+) -> ScanSequence:
     """A random identity making a smooth expression with small head motion, scanned.
 
     ``scale`` multiplies the written scans (0.001: metres). Without ``rotation`` the scanner
@@ -105,7 +113,9 @@ def simulate(model: FlameModel, n_frames: int, rng: np.random.Generator, noise_m
             centre = points[rng.integers(len(points))]
             keep &= np.linalg.norm(points - centre, axis=1) > 8.0
         spikes = rng.random(len(points)) < outlier_fraction
-        points[spikes] += normals[spikes] * rng.uniform(5, 25, (spikes.sum(), 1)) * rng.choice([-1, 1], (spikes.sum(), 1))
+        points[spikes] += (
+            normals[spikes] * rng.uniform(5, 25, (spikes.sum(), 1)) * rng.choice([-1, 1], (spikes.sum(), 1))
+        )
         points, scan_faces = remove_points(points, scan_faces, keep)
         frames.append((((points @ rotation.T + translation) * scale).astype(np.float32), scan_faces.astype(np.int32)))
         truth.append(vertices @ rotation.T + translation)
@@ -128,7 +138,9 @@ def test_subdivide_puts_points_on_edge_midpoints():
     points, faces = subdivide(vertices, np.array([[0, 1, 2]]))
     assert len(points) == 6 and faces.shape == (4, 3)
     assert {tuple(p) for p in points[3:]} == {(1, 0, 0), (1, 1, 0), (0, 1, 0)}
-    area = lambda f: 0.5 * np.linalg.norm(np.cross(points[f[:, 1]] - points[f[:, 0]], points[f[:, 2]] - points[f[:, 0]]), axis=1)
+    area = lambda f: (
+        0.5 * np.linalg.norm(np.cross(points[f[:, 1]] - points[f[:, 0]], points[f[:, 2]] - points[f[:, 0]]), axis=1)
+    )
     np.testing.assert_allclose(area(faces), 0.5)
 
 
@@ -138,5 +150,6 @@ def test_simulated_scans_have_holes_and_truth_in_scan_frame(small_model):
     assert len(holey.frames[0][0]) <= 0.8 * len(clean.frames[0][0])
     # noise-free scan points lie on the true surface: original vertices coincide with truth
     from scipy.spatial import cKDTree
+
     distance, _ = cKDTree(clean.truth[0]).query(clean.frames[0][0])
     assert np.min(distance) < 1e-3

@@ -30,18 +30,21 @@ def posed_model(small_model):
 
 
 def random_params(n_frames: int, rng: np.random.Generator) -> SequenceParams:
-    return SequenceParams(rng.normal(size=N_SHAPE).astype(np.float32),
-                          rng.normal(size=(n_frames, N_EXPR)).astype(np.float32),
-                          (0.15 * rng.normal(size=(n_frames, 5, 3))).astype(np.float32),
-                          rng.normal(size=(n_frames, 3)).astype(np.float32))
+    return SequenceParams(
+        rng.normal(size=N_SHAPE).astype(np.float32),
+        rng.normal(size=(n_frames, N_EXPR)).astype(np.float32),
+        (0.15 * rng.normal(size=(n_frames, 5, 3))).astype(np.float32),
+        rng.normal(size=(n_frames, 3)).astype(np.float32),
+    )
 
 
 def test_vertex_jacobian_matches_autograd(posed_model):
     layer = FlameLayer(posed_model, N_SHAPE, N_EXPR, dtype=torch.float64)
     rng = np.random.default_rng(0)
     params = random_params(3, rng)
-    coefficients = torch.as_tensor(np.concatenate([np.repeat(params.shape[None], 3, 0), params.expression], 1),
-                                   dtype=torch.float64)
+    coefficients = torch.as_tensor(
+        np.concatenate([np.repeat(params.shape[None], 3, 0), params.expression], 1), dtype=torch.float64
+    )
     pose = torch.as_tensor(params.pose, dtype=torch.float64)
     vertices = torch.as_tensor(np.sort(rng.choice(posed_model.n_vertices, 40, replace=False)))
 
@@ -51,7 +54,8 @@ def test_vertex_jacobian_matches_autograd(posed_model):
         return layer(c[:, :N_SHAPE], c[:, N_SHAPE:], full, translation).vertices[:, vertices]
 
     reference = torch.autograd.functional.jacobian(
-        posed, (coefficients, pose[:, list(JOINTS)].reshape(3, -1), torch.zeros(3, 3, dtype=torch.float64)))
+        posed, (coefficients, pose[:, list(JOINTS)].reshape(3, -1), torch.zeros(3, 3, dtype=torch.float64))
+    )
     jacobian = vertex_jacobian(layer, coefficients, pose, JOINTS, vertices)
     for b in range(3):
         expected = torch.cat([part[b, :, :, b] for part in reference], dim=-1)
@@ -62,19 +66,28 @@ def test_vertex_jacobian_matches_autograd(posed_model):
 
 def random_pairs(n_vertices: int, count: int, tangential: float, rng: np.random.Generator) -> Pairs:
     normal = rng.normal(size=(count, 3))
-    return Pairs(torch.as_tensor(rng.integers(0, n_vertices, count)),
-                 torch.as_tensor(20 * rng.normal(size=(count, 3)), dtype=torch.float32),
-                 torch.as_tensor(normal / np.linalg.norm(normal, axis=1, keepdims=True), dtype=torch.float32),
-                 torch.full((count,), 1.0 / count), tangential)
+    return Pairs(
+        torch.as_tensor(rng.integers(0, n_vertices, count)),
+        torch.as_tensor(20 * rng.normal(size=(count, 3)), dtype=torch.float32),
+        torch.as_tensor(normal / np.linalg.norm(normal, axis=1, keepdims=True), dtype=torch.float32),
+        torch.full((count,), 1.0 / count),
+        tangential,
+    )
 
 
 @pytest.fixture()
 def problem(small_model):
     rng = np.random.default_rng(2)
-    options = FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR, smoothness=0.3, expression_prior=0.1,
-                         shape_prior=0.05, pose_prior=2.0, hessian_vertices=50)
-    batch = FrameBatch(FlameLayer(small_model, N_SHAPE, N_EXPR), random_params(4, rng), options,
-                       torch.device("cpu"))
+    options = FitOptions(
+        n_shape=N_SHAPE,
+        n_expr=N_EXPR,
+        smoothness=0.3,
+        expression_prior=0.1,
+        shape_prior=0.05,
+        pose_prior=2.0,
+        hessian_vertices=50,
+    )
+    batch = FrameBatch(FlameLayer(small_model, N_SHAPE, N_EXPR), random_params(4, rng), options, torch.device("cpu"))
     n_flat = 4 * small_model.n_vertices
     return batch, (random_pairs(n_flat, 600, 0.0, rng), random_pairs(n_flat, 600, 0.3, rng)), rng
 
@@ -88,9 +101,9 @@ def test_normal_equations_carry_the_exact_energy_gradient(problem):
     local = batch.local().clone().requires_grad_()
     n_joint_values = 3 * len(JOINTS)
     pose = batch.pose.clone()
-    pose[:, list(JOINTS)] = local[:, N_EXPR:N_EXPR + n_joint_values].reshape(-1, len(JOINTS), 3)
+    pose[:, list(JOINTS)] = local[:, N_EXPR : N_EXPR + n_joint_values].reshape(-1, len(JOINTS), 3)
     other = FrameBatch(batch.layer, batch.result(), batch.options, torch.device("cpu"))
-    other.set(shape, local[:, :N_EXPR], pose, local[:, N_EXPR + n_joint_values:])
+    other.set(shape, local[:, :N_EXPR], pose, local[:, N_EXPR + n_joint_values :])
     vertices = other.layer(shape.expand(len(pose), -1), other.expression, other.pose, other.translation).vertices
     other.energy(*pairs, 5.0, vertices).backward()
     assert list(columns) == list(range(local.shape[1]))
@@ -118,22 +131,32 @@ def test_banded_solve_matches_a_dense_solve():
     dense = root @ root.T + size * np.eye(size)
     for b in range(n_frames):  # the structure: coupling only between neighbouring frames, diagonal
         for other in range(n_frames):
-            block = dense[b * width:(b + 1) * width, other * width:(other + 1) * width]
+            block = dense[b * width : (b + 1) * width, other * width : (other + 1) * width]
             if abs(b - other) == 1:
                 block[:] = np.diag(np.diag(block))
             elif abs(b - other) > 1:
                 block[:] = 0.0
-    local = np.stack([dense[b * width:(b + 1) * width, b * width:(b + 1) * width] for b in range(n_frames)])
-    coupling = np.stack([np.diag(dense[b * width:(b + 1) * width, (b + 1) * width:(b + 2) * width])
-                         for b in range(n_frames - 1)])
-    cross = dense[:n_frames * width, n_frames * width:].reshape(n_frames, width, n_shared)
+    local = np.stack([dense[b * width : (b + 1) * width, b * width : (b + 1) * width] for b in range(n_frames)])
+    coupling = np.stack(
+        [np.diag(dense[b * width : (b + 1) * width, (b + 1) * width : (b + 2) * width]) for b in range(n_frames - 1)]
+    )
+    cross = dense[: n_frames * width, n_frames * width :].reshape(n_frames, width, n_shared)
     gradient = rng.normal(size=size)
-    system = NormalEquations(local, coupling, cross, dense[-n_shared:, -n_shared:],
-                             gradient[:-n_shared].reshape(n_frames, width), gradient[-n_shared:])
+    system = NormalEquations(
+        local,
+        coupling,
+        cross,
+        dense[-n_shared:, -n_shared:],
+        gradient[:-n_shared].reshape(n_frames, width),
+        gradient[-n_shared:],
+    )
     step_local, step_shared = system.solve(damping=0.0)
     expected = np.linalg.solve(dense, -gradient)
     np.testing.assert_allclose(np.concatenate([step_local.ravel(), step_shared]), expected, atol=1e-6)
     right = torch.as_tensor(rng.normal(size=(n_frames, width, 2)))
     solved = block_tridiagonal_solve(torch.as_tensor(local), torch.as_tensor(coupling), right)
-    np.testing.assert_allclose(dense[:n_frames * width, :n_frames * width] @ solved.reshape(-1, 2).numpy(),
-                               right.reshape(-1, 2).numpy(), atol=1e-8)
+    np.testing.assert_allclose(
+        dense[: n_frames * width, : n_frames * width] @ solved.reshape(-1, 2).numpy(),
+        right.reshape(-1, 2).numpy(),
+        atol=1e-8,
+    )

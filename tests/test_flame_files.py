@@ -107,8 +107,9 @@ def test_landmarks_and_npz_round_trip(tmp_path):
     model_path = write_pickle(data, tmp_path / "flame2023.pkl")
     face_idx = np.array([0, 2, 1, 2])
     b_coords = np.random.default_rng(3).dirichlet(np.ones(3), size=4)
-    landmark_path = write_pickle({"lmk_face_idx": face_idx, "lmk_b_coords": b_coords},
-                                 tmp_path / "flame_static_embedding.pkl")
+    landmark_path = write_pickle(
+        {"lmk_face_idx": face_idx, "lmk_b_coords": b_coords}, tmp_path / "flame_static_embedding.pkl"
+    )
     loaded_idx, loaded_coords = load_landmark_embedding(landmark_path)
     np.testing.assert_array_equal(loaded_idx, face_idx)
     np.testing.assert_allclose(loaded_coords, b_coords)
@@ -116,8 +117,17 @@ def test_landmarks_and_npz_round_trip(tmp_path):
     model = load_flame(model_path, n_shape_total=4, landmarks=landmark_path)
     npz = save_flame_npz(model, tmp_path / "flame.npz")
     again = load_flame(npz)
-    for name in ("v_template", "faces", "shapedirs", "exprdirs", "posedirs", "J_regressor",
-                 "weights", "lmk_face_idx", "lmk_b_coords"):
+    for name in (
+        "v_template",
+        "faces",
+        "shapedirs",
+        "exprdirs",
+        "posedirs",
+        "J_regressor",
+        "weights",
+        "lmk_face_idx",
+        "lmk_b_coords",
+    ):
         np.testing.assert_array_equal(getattr(again, name), getattr(model, name))
 
     write_pickle({"lmk_face_idx": face_idx, "lmk_b_coords": b_coords[:2]}, landmark_path)

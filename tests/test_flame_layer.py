@@ -21,8 +21,7 @@ def model(tmp_path_factory):
 
 def reference_lbs(model, shape, expression, pose, translation):
     """FLAME for one parameter set, written joint by joint in world coordinates."""
-    rest = (model.v_template + model.shapedirs[:, :, :N_SHAPE] @ shape
-            + model.exprdirs[:, :, :N_EXPR] @ expression)
+    rest = model.v_template + model.shapedirs[:, :, :N_SHAPE] @ shape + model.exprdirs[:, :, :N_EXPR] @ expression
     joints = model.J_regressor @ rest
     local = [Rotation.from_rotvec(p).as_matrix() for p in pose]
     features = np.concatenate([(r - np.eye(3)).ravel() for r in local[1:]])
@@ -34,12 +33,11 @@ def reference_lbs(model, shape, expression, pose, translation):
             world_rotation[joint], world_position[joint] = local[joint], joints[joint]
         else:
             world_rotation[joint] = world_rotation[parent] @ local[joint]
-            world_position[joint] = world_position[parent] + world_rotation[parent] @ (
-                joints[joint] - joints[parent])
+            world_position[joint] = world_position[parent] + world_rotation[parent] @ (joints[joint] - joints[parent])
     posed = np.zeros_like(rest)
     for joint in range(5):
         moved = (rest - joints[joint]) @ world_rotation[joint].T + world_position[joint]
-        posed += model.weights[:, joint:joint + 1] * moved
+        posed += model.weights[:, joint : joint + 1] * moved
     return posed + translation, np.array(world_position) + translation
 
 
@@ -67,8 +65,7 @@ def test_zero_parameters_give_the_template(model):
     out = layer(batch_size=2)
     assert out.vertices.shape == (2, model.n_vertices, 3)
     np.testing.assert_allclose(out.vertices[1].numpy(), model.v_template, atol=1e-9)
-    np.testing.assert_allclose(out.joints[0].numpy(), model.J_regressor @ model.v_template,
-                               atol=1e-9)
+    np.testing.assert_allclose(out.joints[0].numpy(), model.J_regressor @ model.v_template, atol=1e-9)
 
 
 def test_jaw_rotation_moves_only_jaw_weighted_vertices(model):
@@ -84,10 +81,13 @@ def test_jaw_rotation_moves_only_jaw_weighted_vertices(model):
 
 def test_float32_and_float64_agree(model):
     rng = np.random.default_rng(2)
-    params = [rng.normal(size=(2, N_SHAPE)), rng.normal(size=(2, N_EXPR)),
-              rng.normal(scale=0.2, size=(2, 5, 3)), rng.normal(size=(2, 3))]
-    out64 = FlameLayer(model, N_SHAPE, N_EXPR, dtype=torch.float64)(
-        *(torch.as_tensor(p) for p in params))
+    params = [
+        rng.normal(size=(2, N_SHAPE)),
+        rng.normal(size=(2, N_EXPR)),
+        rng.normal(scale=0.2, size=(2, 5, 3)),
+        rng.normal(size=(2, 3)),
+    ]
+    out64 = FlameLayer(model, N_SHAPE, N_EXPR, dtype=torch.float64)(*(torch.as_tensor(p) for p in params))
     layer32 = FlameLayer(model, N_SHAPE, N_EXPR).to(torch.device("cpu"), torch.float32)
     out32 = layer32(*(torch.as_tensor(p, dtype=torch.float32) for p in params))
     assert out32.vertices.dtype == torch.float32
@@ -96,8 +96,7 @@ def test_float32_and_float64_agree(model):
 
 def test_gradients_flow_to_every_parameter(model):
     layer = FlameLayer(model, N_SHAPE, N_EXPR)
-    params = [torch.zeros(2, N_SHAPE), torch.zeros(2, N_EXPR), torch.zeros(2, 5, 3),
-              torch.zeros(2, 3)]
+    params = [torch.zeros(2, N_SHAPE), torch.zeros(2, N_EXPR), torch.zeros(2, 5, 3), torch.zeros(2, 3)]
     for p in params:
         p.requires_grad_(True)
     target = torch.as_tensor(model.v_template, dtype=torch.float32) + 3.0

@@ -11,8 +11,7 @@ import torch
 
 from fer4d import LABELS
 from fer4d.cli import main
-from fer4d.flame import (EXPRESSION_COMPONENTS, FlameLayer, emotion_prototypes, load_flame,
-                         make_synthetic_flame)
+from fer4d.flame import EXPRESSION_COMPONENTS, FlameLayer, emotion_prototypes, load_flame, make_synthetic_flame
 from fer4d.flame.files import FLAME_KEYS
 from fer4d.flame.regions import face_region
 from fer4d.flame.synthetic.rig import JOINTS_MM
@@ -88,7 +87,7 @@ def test_flame_resolution_is_exact(tmp_path):
 
 
 def test_expression_components_are_anatomical(model):
-    rest_vertices, rest = apex(model)
+    _rest_vertices, rest = apex(model)
     _, brows = apex(model, unit("brow_raise_left") + unit("brow_raise_right"))
     lift = (brows - rest)[BROW_POINTS, 1]
     assert 4.0 < lift.mean() < 9.0

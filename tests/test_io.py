@@ -14,15 +14,25 @@ import pyvista as pv
 from fer4d.cli import main as cli
 from fer4d.errors import InputFileError
 from fer4d.io import (
-    IngestOptions, Scan, clean_scan, discover_sequences, guess_scale_to_mm, ingest_sequence,
-    label_for_folder, natural_key, read_scan, read_sequence, unknown_label_folders,
+    IngestOptions,
+    Scan,
+    clean_scan,
+    discover_sequences,
+    guess_scale_to_mm,
+    ingest_sequence,
+    label_for_folder,
+    natural_key,
+    read_scan,
+    read_sequence,
+    unknown_label_folders,
 )
 
 # A small open surface: a 6×6 grid of quads (36 vertices) bent into a shallow dome, ~150 mm wide.
 _u, _v = np.meshgrid(np.linspace(-75, 75, 6), np.linspace(-90, 90, 6))
 GRID = np.stack([_u.ravel(), _v.ravel(), 20 - 0.002 * (_u.ravel() ** 2 + _v.ravel() ** 2)], 1).astype(np.float32)
-QUADS = np.array([[r * 6 + c, r * 6 + c + 1, (r + 1) * 6 + c + 1, (r + 1) * 6 + c]
-                  for r in range(5) for c in range(5)], np.int32)
+QUADS = np.array(
+    [[r * 6 + c, r * 6 + c + 1, (r + 1) * 6 + c + 1, (r + 1) * 6 + c] for r in range(5) for c in range(5)], np.int32
+)
 TRIANGLES = np.concatenate([QUADS[:, [0, 1, 2]], QUADS[:, [0, 2, 3]]])
 
 
@@ -52,7 +62,7 @@ def same_surface(scan, vertices, triangles, quads=None):
     rank_read[order_read] = np.arange(len(order_read))
     rank_true = np.empty(len(order_true), int)
     rank_true[order_true] = np.arange(len(order_true))
-    as_set = lambda f, rank: {tuple(sorted(t)) for t in rank[f].tolist()}  # noqa: E731
+    as_set = lambda f, rank: {tuple(sorted(t)) for t in rank[f].tolist()}
     if quads is None:
         assert as_set(scan.faces, rank_read) == as_set(triangles, rank_true)
         return
@@ -67,8 +77,18 @@ def test_reads_bu4dfe_style_vrml_with_quads(tmp_path):
     same_surface(read_scan(tmp_path / "000.wrl"), GRID, TRIANGLES, QUADS)
 
 
-@pytest.mark.parametrize("ext,kwargs", [("obj", {}), ("ply", {"binary": False}), ("ply", {"binary": True}),
-                                        ("stl", {}), ("off", {}), ("vtk", {}), ("vtp", {})])
+@pytest.mark.parametrize(
+    "ext,kwargs",
+    [
+        ("obj", {}),
+        ("ply", {"binary": False}),
+        ("ply", {"binary": True}),
+        ("stl", {}),
+        ("off", {}),
+        ("vtk", {}),
+        ("vtp", {}),
+    ],
+)
 def test_reads_every_format(tmp_path, ext, kwargs):
     path = tmp_path / f"scan.{ext}"
     cells = [("triangle", TRIANGLES)] if ext in ("stl", "vtp") else [("quad", QUADS)]
@@ -191,7 +211,12 @@ def write_sequence(folder, n, scale=1.0):
 def test_ingest_keeps_good_frames_and_quarantines_bad_ones(tmp_path):
     frames = write_sequence(tmp_path / "F001" / "Happy", 4, scale=0.001)  # metres
     bad_files(tmp_path / "F001" / "Happy")
-    frames = frames[:2] + [tmp_path / "F001" / "Happy" / "truncated.wrl", tmp_path / "F001" / "Happy" / "nan.wrl"] + frames[2:]
+    frames = [
+        *frames[:2],
+        tmp_path / "F001" / "Happy" / "truncated.wrl",
+        tmp_path / "F001" / "Happy" / "nan.wrl",
+        *frames[2:],
+    ]
     out, quarantine = tmp_path / "seq.h5", tmp_path / "seq.quarantine.json"
     summary = ingest_sequence(frames, out, quarantine, "F001", "happiness", IngestOptions())
     assert summary["status"] == "ok" and summary["frames"] == 4 and summary["units"] == "m"
@@ -202,7 +227,7 @@ def test_ingest_keeps_good_frames_and_quarantines_bad_ones(tmp_path):
         assert f.attrs["status"] == "ok" and f.attrs["scale_to_mm"] == 1000.0
         assert f["frames/frame_index"][()].tolist() == [0, 1, 4, 5]
         offsets = f["frames/vertex_offsets"][()]
-        first = f["frames/vertices"][offsets[0]:offsets[1]]
+        first = f["frames/vertices"][offsets[0] : offsets[1]]
         assert 140 < np.ptp(first, axis=0).max() < 200  # millimetres
         assert f["stats/vertices_in"].shape == (4,)
 
@@ -211,8 +236,15 @@ def test_strict_mode_fails_on_the_first_bad_file(tmp_path):
     frames = write_sequence(tmp_path / "S" / "Sad", 2)
     bad_files(tmp_path / "S" / "Sad")
     with pytest.raises(InputFileError, match="empty.ply"):
-        ingest_sequence([*frames, tmp_path / "S" / "Sad" / "empty.ply"], tmp_path / "o.h5", tmp_path / "q.json",
-                        "S", "sadness", IngestOptions(), strict=True)
+        ingest_sequence(
+            [*frames, tmp_path / "S" / "Sad" / "empty.ply"],
+            tmp_path / "o.h5",
+            tmp_path / "q.json",
+            "S",
+            "sadness",
+            IngestOptions(),
+            strict=True,
+        )
     assert not (tmp_path / "o.h5").exists()
 
 
@@ -220,8 +252,9 @@ def test_strict_mode_fails_on_the_first_bad_file(tmp_path):
 def test_sequences_without_enough_frames_are_empty_not_fatal(tmp_path, n_frames):
     folder = tmp_path / "S" / "Fear"
     frames = write_sequence(folder, n_frames)
-    summary = ingest_sequence(frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "fear", IngestOptions(),
-                              folder=folder)
+    summary = ingest_sequence(
+        frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "fear", IngestOptions(), folder=folder
+    )
     assert summary["status"] == "empty"
     with h5py.File(tmp_path / "o.h5") as f:
         assert f.attrs["status"] == "empty" and f.attrs["n_frames"] == 0

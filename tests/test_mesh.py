@@ -53,7 +53,7 @@ def hierarchy(tmp_path_factory):
 
 
 def test_operator_shapes_and_weights(hierarchy):
-    model, h = hierarchy
+    _model, h = hierarchy
     assert h.sizes[0] == 1500 and 330 <= h.sizes[1] <= 420 and 80 <= h.sizes[2] <= 110
     for l, (down, up) in enumerate(zip(h.down, h.up)):
         assert down.shape == (h.sizes[l + 1], h.sizes[l]) and up.shape == (h.sizes[l], h.sizes[l + 1])

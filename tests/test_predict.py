@@ -51,9 +51,7 @@ def _fold_classifier(path, favourite: int, dim: int):
 def test_classify_vertices_averages_folds(tmp_path, monkeypatch):
     calls = []
     fake_embed = types.ModuleType("fer4d.train.embed")
-    fake_embed.load_encoder = lambda checkpoint, hierarchy, device: calls.append(
-        (checkpoint.name, hierarchy.name)
-    )
+    fake_embed.load_encoder = lambda checkpoint, hierarchy, device: calls.append((checkpoint.name, hierarchy.name))
     fake_embed.encode_frames = lambda encoder, vertices: vertices.reshape(len(vertices), -1)[:, :4]  # (T, 4)
     monkeypatch.setitem(sys.modules, "fer4d.train.embed", fake_embed)
     for fold, favourite in ((0, 0), (1, 5), (2, 5)):
@@ -61,9 +59,7 @@ def test_classify_vertices_averages_folds(tmp_path, monkeypatch):
         folder.mkdir(parents=True)
         (folder / "autoencoder.pt").write_bytes(b"")
         _fold_classifier(folder / "transformer.pt", favourite, 4)
-    result = classify_vertices(
-        np.random.default_rng(0).normal(size=(7, 5, 3)).astype(np.float32), tmp_path, "cpu"
-    )
+    result = classify_vertices(np.random.default_rng(0).normal(size=(7, 5, 3)).astype(np.float32), tmp_path, "cpu")
     assert calls == [("autoencoder.pt", "hierarchy.npz")] * 3
     assert [f["label"] for f in result["folds"]] == ["anger", "surprise", "surprise"]
     assert result["label"] == "surprise"
@@ -79,9 +75,9 @@ def _fake_pipeline(monkeypatch, calls):
 
     io = types.ModuleType("fer4d.io")
     io.IngestOptions = types.SimpleNamespace(from_dict=lambda d: ("ingest-options", d))
-    io.ingest_sequence = lambda frames, out, quarantine, subject, label, options, strict: calls.append(
-        ("ingest", [f.name for f in frames], subject, options)
-    ) or quarantine.write_text("[]")
+    io.ingest_sequence = lambda frames, out, quarantine, subject, label, options, strict: (
+        calls.append(("ingest", [f.name for f in frames], subject, options)) or quarantine.write_text("[]")
+    )
 
     def fit_sequence_file(in_path, model_path, out_path, options, device, seed):
         calls.append(("fit", model_path, options, seed))

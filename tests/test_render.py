@@ -10,10 +10,8 @@ from fer4d.report.render import Panel, render_meshes
 
 
 def octahedron():
-    vertices = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
-                        dtype=float) * 50.0
-    faces = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4],
-                      [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
+    vertices = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=float) * 50.0
+    faces = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
     return vertices, faces
 
 
@@ -26,10 +24,16 @@ def test_render_writes_png_with_mesh_and_overlay(tmp_path):
     vertices, faces = octahedron()
     points = np.random.default_rng(0).normal(scale=30, size=(200, 3))
     out = render_meshes(
-        [(vertices, faces, "mesh"), Panel(vertices, faces, "fit vs scan", overlay_points=points),
-         Panel(points, None, "points only"),
-         Panel(vertices, faces, "error", scalars=np.linspace(0, 1, 6))],
-        tmp_path / "figure.png", columns=2, panel_size=(160, 160))
+        [
+            (vertices, faces, "mesh"),
+            Panel(vertices, faces, "fit vs scan", overlay_points=points),
+            Panel(points, None, "points only"),
+            Panel(vertices, faces, "error", scalars=np.linspace(0, 1, 6)),
+        ],
+        tmp_path / "figure.png",
+        columns=2,
+        panel_size=(160, 160),
+    )
     assert out.stat().st_size > 1000
     assert imread(out).shape[:2] == (320, 320)
     assert 0.02 < drawn_fraction(out) < 0.9

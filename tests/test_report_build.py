@@ -106,13 +106,7 @@ def test_report_metrics_and_files(tmp_path):
     assert metrics["balanced_accuracy"] == pytest.approx(3.5 / 6)
     assert metrics["labels"] == list(LABELS)
     matrix = np.array(metrics["confusion_matrix"])
-    assert (
-        matrix.sum() == 7
-        and matrix[0, 0] == 1
-        and matrix[0, 1] == 1
-        and matrix[2, 5] == 1
-        and matrix[4, 0] == 1
-    )
+    assert matrix.sum() == 7 and matrix[0, 0] == 1 and matrix[0, 1] == 1 and matrix[2, 5] == 1 and matrix[4, 0] == 1
     assert metrics["per_class"]["anger"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
     assert [f["accuracy"] for f in metrics["folds"]] == pytest.approx([2 / 3, 1 / 2])
     assert metrics["fold_mean"]["accuracy"] == pytest.approx(7 / 12)

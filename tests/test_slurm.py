@@ -34,11 +34,14 @@ SCRIPTS = ROOT / "scripts" / "slurm"
 GPU_RULES = ("fit", "train_autoencoder", "embed", "train_transformer")
 NO_GPU_ON_TEST_CLUSTER = ["--set-resources", *(f"{rule}:gpu=0" for rule in GPU_RULES)]
 SLURM_TEST_OPTIONS = [
-    "--slurm-status-command", "squeue",  # no accounting database on the test cluster: no sacct
-    "--slurm-init-seconds-before-status-checks", "5",
+    "--slurm-status-command",
+    "squeue",  # no accounting database on the test cluster: no sacct
+    "--slurm-init-seconds-before-status-checks",
+    "5",
     "--slurm-no-account",
     "--slurm-keep-successful-logs",  # the test counts the per-job SLURM logs
-    "--latency-wait", "5",
+    "--latency-wait",
+    "5",
 ]
 
 
@@ -121,9 +124,18 @@ def recorded_sbatch_calls(tmp_path: Path, *extra: str) -> dict[str, list[str]]:
     snakefile.write_text(TOY_SNAKEFILE)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     command = snakemake_command(
-        tmp_path / "work", "--workflow-profile", str(PROFILE), "--config", "gpu=0",
-        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "1", "--restart-times", "0",
-        *extra, snakefile=snakefile,
+        tmp_path / "work",
+        "--workflow-profile",
+        str(PROFILE),
+        "--config",
+        "gpu=0",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--restart-times",
+        "0",
+        *extra,
+        snakefile=snakefile,
     )
     result = run_bounded(command, timeout=120, env=env, cwd=tmp_path)
     assert result.returncode != 0, "the fake sbatch refuses every job, so the run must fail"
@@ -204,10 +216,17 @@ def test_tiny_workflow_on_real_slurm_equals_local_run(slurm_cluster, tiny_local_
 
     on_slurm = run_bounded(
         snakemake_command(
-            slurm_dir, "--workflow-profile", str(PROFILE), "--configfile", str(TINY_CONFIG),
-            *SLURM_TEST_OPTIONS, *NO_GPU_ON_TEST_CLUSTER,
+            slurm_dir,
+            "--workflow-profile",
+            str(PROFILE),
+            "--configfile",
+            str(TINY_CONFIG),
+            *SLURM_TEST_OPTIONS,
+            *NO_GPU_ON_TEST_CLUSTER,
         ),
-        timeout=900, env=env, cwd=ROOT,
+        timeout=900,
+        env=env,
+        cwd=ROOT,
     )
     assert on_slurm.returncode == 0, on_slurm.stdout[-5000:]
 
@@ -227,9 +246,10 @@ def test_tiny_workflow_on_real_slurm_equals_local_run(slurm_cluster, tiny_local_
     print(f"SLURM ran {len(job_ids)} jobs")
 
     # same numbers as the local run (deterministic on CPU)
-    with h5py.File(slurm_dir / "results" / "store" / "dataset.h5") as a, h5py.File(
-        local_dir / "results" / "store" / "dataset.h5"
-    ) as b:
+    with (
+        h5py.File(slurm_dir / "results" / "store" / "dataset.h5") as a,
+        h5py.File(local_dir / "results" / "store" / "dataset.h5") as b,
+    ):
         names = sorted(a["sequences"])
         assert names == sorted(b["sequences"]) and names
         for name in names:

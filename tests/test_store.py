@@ -14,8 +14,15 @@ from fer4d import LABELS
 from fer4d.errors import InputFileError
 from fer4d.fitting.files import write_fit
 from fer4d.store import (
-    FoldOptions, FrameDataset, MeshStore, SequenceDataset, StoreOptions, VertexStats, build_store,
-    collate_sequences, make_folds,
+    FoldOptions,
+    FrameDataset,
+    MeshStore,
+    SequenceDataset,
+    StoreOptions,
+    VertexStats,
+    build_store,
+    collate_sequences,
+    make_folds,
 )
 
 FACES = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4]], np.int32)
@@ -27,7 +34,9 @@ def fake_fit(path, subject, label, n_frames, seed, faces=FACES, flagged=None):
     vertices = rng.normal(size=(n_frames, faces.max() + 1, 3)).astype(np.float32) * 10
     flagged = np.zeros(n_frames, bool) if flagged is None else np.asarray(flagged)
     arrays = {
-        "vertices": vertices, "vertices_scan": vertices + 1, "faces": faces,
+        "vertices": vertices,
+        "vertices_scan": vertices + 1,
+        "faces": faces,
         "frame_index": np.arange(n_frames, dtype=np.int32),
         "params/shape": rng.normal(size=4).astype(np.float32),
         "params/expression": rng.normal(size=(n_frames, 3)).astype(np.float32),
@@ -53,8 +62,10 @@ def fits(tmp_path):
     return paths, truth
 
 
-def build(tmp_path, paths, store=StoreOptions(), folds=FoldOptions(k=2)):
+def build(tmp_path, paths, store=None, folds=None):
     out = tmp_path / "dataset.h5"
+    store = store or StoreOptions()
+    folds = folds or FoldOptions(k=2)
     report = build_store(paths, out, tmp_path / "report.json", store, folds, "abc123", seed=1)
     return out, report
 
@@ -86,7 +97,7 @@ def test_empty_fit_is_skipped_and_recorded(tmp_path, fits):
     paths, _ = fits
     empty = tmp_path / "empty.h5"
     write_fit(empty, {"frame_index": np.zeros(0, np.int32)}, "S9", "anger", "empty")
-    out, report = build(tmp_path, [*paths, empty])
+    _out, report = build(tmp_path, [*paths, empty])
     assert report["kept_sequences"] == 24
     assert report["dropped_sequences"][0]["file"] == str(empty)
 
@@ -145,8 +156,11 @@ def test_folds_are_subject_independent_and_cover_every_subject():
     tested = []
     for fold in folds:
         split_subjects = [{subject_of[k] for k in getattr(fold, s)} for s in ("train", "val", "test")]
-        assert not (split_subjects[0] & split_subjects[1] or split_subjects[0] & split_subjects[2]
-                    or split_subjects[1] & split_subjects[2])
+        assert not (
+            split_subjects[0] & split_subjects[1]
+            or split_subjects[0] & split_subjects[2]
+            or split_subjects[1] & split_subjects[2]
+        )
         assert set(fold.train) | set(fold.val) | set(fold.test) == set(keys)
         assert len(split_subjects[1]) >= 1
         tested += sorted(split_subjects[2])
@@ -154,9 +168,11 @@ def test_folds_are_subject_independent_and_cover_every_subject():
         assert {test_labels.count(label) for label in LABELS} == {2}  # stratified
     assert sorted(tested) == sorted(set(subjects))
     assert make_folds(keys, subjects, labels, FoldOptions(k=5), seed=3) == make_folds(
-        keys, subjects, labels, FoldOptions(k=5), seed=3)
+        keys, subjects, labels, FoldOptions(k=5), seed=3
+    )
     assert make_folds(keys, subjects, labels, FoldOptions(k=5), seed=3) != make_folds(
-        keys, subjects, labels, FoldOptions(k=5), seed=4)
+        keys, subjects, labels, FoldOptions(k=5), seed=4
+    )
 
 
 def test_leave_one_subject_out():
@@ -175,9 +191,16 @@ def test_folds_stored_and_read_back(tmp_path, fits):
     out, _ = build(tmp_path, fits[0])
     with MeshStore(out) as store:
         assert store.n_folds == 2
-        assert store.fold(0) == make_folds(
-            store.keys(), [store.info(k).subject for k in store.keys()],
-            [store.info(k).label for k in store.keys()], FoldOptions(k=2), seed=1)[0]
+        assert (
+            store.fold(0)
+            == make_folds(
+                store.keys(),
+                [store.info(k).subject for k in store],
+                [store.info(k).label for k in store],
+                FoldOptions(k=2),
+                seed=1,
+            )[0]
+        )
 
 
 def test_collate_pads_and_masks():
@@ -216,7 +239,7 @@ def test_datasets_are_worker_safe(tmp_path, fits):
     np.testing.assert_allclose(stats.denormalise(serial[0]).numpy(), fits[1][keys[0]][0], atol=1e-4)
     sequences = SequenceDataset(out, keys)
     batches = list(DataLoader(sequences, batch_size=5, num_workers=2, collate_fn=collate_sequences))
-    padded, mask, labels, lengths = batches[0]
+    padded, mask, _labels, lengths = batches[0]
     assert padded.shape[0] == 5 and mask.sum(1).tolist() == lengths.tolist()
     assert torch.equal(padded[0, : lengths[0]], torch.from_numpy(fits[1][keys[0]]))
 

@@ -16,7 +16,11 @@ from fer4d import LABELS
 from fer4d.cli import main as cli_main
 from fer4d.flame import load_flame, make_synthetic_flame
 from fer4d.synth import (
-    SynthOptions, build_face_rig, read_ground_truth, simulate_sequence, synthesize_dataset,
+    SynthOptions,
+    build_face_rig,
+    read_ground_truth,
+    simulate_sequence,
+    synthesize_dataset,
     synthetic_sequences,
 )
 from fer4d.synth.baseline import apex_index, apex_nearest_neighbour_accuracy
@@ -69,7 +73,8 @@ def test_layout_manifest_and_wrl_files(dataset, model_path):
     assert [(m["subject"], m["label"], m["folder"]) for m in manifest] == synthetic_sequences(TINY)
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["F001", "M001"]
     assert sorted(p.name for p in (root / "F001").iterdir()) == sorted(
-        ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise"])
+        ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise"]
+    )
     n_model = load_flame(model_path).n_vertices
     for entry in manifest:
         folder = root / entry["subject"] / entry["folder"]
@@ -151,7 +156,7 @@ def test_apex_baseline_on_constructed_ground_truth(tmp_path):
     rng = np.random.default_rng(0)
     templates = rng.normal(size=(6, 10, 3))
     manifest = []
-    for s, subject in enumerate(["F001", "M001", "F002"]):
+    for _s, subject in enumerate(["F001", "M001", "F002"]):
         for k, label in enumerate(LABELS):
             frames = np.zeros((5, 10, 3), np.float32)
             frames[1:4] = 0.5 * templates[k]
@@ -170,9 +175,27 @@ def test_apex_baseline_on_constructed_ground_truth(tmp_path):
 
 
 def test_cli_writes_model_and_ply_dataset(tmp_path):
-    code = cli_main(["synth", "--out", str(tmp_path), "--subjects", "1", "--frames-min", "8",
-                     "--frames-max", "8", "--scan-points", "800", "--model-vertices", "800",
-                     "--format", "ply", "--units", "m"])
+    code = cli_main(
+        [
+            "synth",
+            "--out",
+            str(tmp_path),
+            "--subjects",
+            "1",
+            "--frames-min",
+            "8",
+            "--frames-max",
+            "8",
+            "--scan-points",
+            "800",
+            "--model-vertices",
+            "800",
+            "--format",
+            "ply",
+            "--units",
+            "m",
+        ]
+    )
     assert code == 0
     assert (tmp_path / "flame_synthetic.pkl").is_file()
     mesh = pv.read(tmp_path / "F001" / "Sad" / "007.ply")
@@ -214,6 +237,23 @@ def test_ingestion_reader_and_cli_render_read_the_written_files(dataset, model_p
     np.testing.assert_allclose(scan.vertices, xyz, atol=1e-6)
     np.testing.assert_array_equal(scan.faces, tri)
     png = tmp_path / "disgust.png"
-    assert cli_main(["synth-render", str(root), "--subject", "F001", "--label", "disgust",
-                     "--out", str(png), "--frames", "3", "--model", str(model_path)]) == 0
+    assert (
+        cli_main(
+            [
+                "synth-render",
+                str(root),
+                "--subject",
+                "F001",
+                "--label",
+                "disgust",
+                "--out",
+                str(png),
+                "--frames",
+                "3",
+                "--model",
+                str(model_path),
+            ]
+        )
+        == 0
+    )
     assert plt.imread(png).shape[1] >= 3 * 100

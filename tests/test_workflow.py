@@ -14,8 +14,19 @@ from fer4d import LABELS
 from workflow_helpers import ROOT, TINY_CONFIG, planned_jobs, snakemake
 
 STAGES = [
-    "synth_model", "synthesize", "ingest", "fit", "store", "hierarchy", "train_autoencoder",
-    "embed", "train_transformer", "memory_benchmark", "report", "quarantine", "run_config",
+    "synth_model",
+    "synthesize",
+    "ingest",
+    "fit",
+    "store",
+    "hierarchy",
+    "train_autoencoder",
+    "embed",
+    "train_transformer",
+    "memory_benchmark",
+    "report",
+    "quarantine",
+    "run_config",
 ]
 
 
@@ -37,9 +48,7 @@ def test_config_is_validated_with_a_clear_error(tmp_path):
 
 
 def test_lint_is_clean():
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--lint"], capture_output=True, text=True, cwd=ROOT
-    )
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr
 

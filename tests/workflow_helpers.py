@@ -13,10 +13,15 @@ TINY_CONFIG = ROOT / "tests" / "data" / "tiny_config.yaml"
 def snakemake(workdir: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
     """``snakemake`` on the tiny config with ``workdir`` as working folder; output captured."""
     command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(ROOT / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(TINY_CONFIG),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY_CONFIG),
         *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
@@ -27,7 +32,7 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
     lines = dry_run_output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("Job stats"))
     counts = {}
-    for line in lines[start + 3:]:
+    for line in lines[start + 3 :]:
         parts = line.split()
         if len(parts) != 2 or not parts[1].isdigit():
             break

@@ -21,9 +21,7 @@ COMMAND_PACKAGES = ("flame", "synth", "io", "fitting", "store", "mesh", "train",
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fer4d", description="Dynamic 3D facial expression recognition pipeline."
-    )
+    parser = argparse.ArgumentParser(prog="fer4d", description="Dynamic 3D facial expression recognition pipeline.")
     parser.add_argument("--version", action="version", version=f"fer4d {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -63,6 +63,18 @@ def section_schema(cls: type) -> dict:
 
 if __name__ == "__main__":
     for section in sys.argv[1:] or SECTIONS:
-        print(yaml.safe_dump({section: {"type": "object", "default": {}, "additionalProperties": False,
-                                        "properties": section_schema(options_class(section))}},
-                             default_flow_style=None, sort_keys=False, width=120))
+        print(
+            yaml.safe_dump(
+                {
+                    section: {
+                        "type": "object",
+                        "default": {},
+                        "additionalProperties": False,
+                        "properties": section_schema(options_class(section)),
+                    }
+                },
+                default_flow_style=None,
+                sort_keys=False,
+                width=120,
+            )
+        )

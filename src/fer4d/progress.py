@@ -28,10 +28,8 @@ def progress(
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     start = last = time.monotonic()
-    count = 0
-    for item in items:
+    for count, item in enumerate(items, start=1):
         yield item
-        count += 1
         now = time.monotonic()
         if count == 1 or now - last >= every_s or count == total:
             last = now

@@ -4,6 +4,4 @@ from fer4d.logs import configure_logging
 from fer4d.mesh import HierarchyOptions, build_hierarchy_file
 
 configure_logging(snakemake.log[0])
-build_hierarchy_file(
-    snakemake.input.store, snakemake.output[0], HierarchyOptions.from_dict(snakemake.params.options)
-)
+build_hierarchy_file(snakemake.input.store, snakemake.output[0], HierarchyOptions.from_dict(snakemake.params.options))

@@ -37,14 +37,27 @@ from fer4d.train.device import resolve_device
 log = logging.getLogger(__name__)
 
 
-def run_benchmark(vertices: int, scan_points: int, frames: int, noise_mm: float, device: str,
-                  seed: int = 0, options: FitOptions | None = None) -> dict:
+def run_benchmark(
+    vertices: int,
+    scan_points: int,
+    frames: int,
+    noise_mm: float,
+    device: str,
+    seed: int = 0,
+    options: FitOptions | None = None,
+) -> dict:
     """Simulate, fit and measure one sequence; returns the benchmark's JSON record."""
     with tempfile.TemporaryDirectory() as folder:
         model_path = make_synthetic_flame(Path(folder) / "model.pkl", vertices, seed)
         model = load_flame(model_path)
-    synth = SynthOptions(scan_points=scan_points, noise_mm=noise_mm, frames_min=max(8, frames),
-                         frames_max=max(8, frames), model_vertices=vertices, seed=seed)
+    synth = SynthOptions(
+        scan_points=scan_points,
+        noise_mm=noise_mm,
+        frames_min=max(8, frames),
+        frames_max=max(8, frames),
+        model_vertices=vertices,
+        seed=seed,
+    )
     sequence = simulate_sequence(model, 0, "happiness", frames, synth, np.random.default_rng(seed))
     torch_device = resolve_device(device)
     start = time.perf_counter()
@@ -75,8 +88,7 @@ def run_benchmark(vertices: int, scan_points: int, frames: int, noise_mm: float,
 def main(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
-    record = run_benchmark(args.vertices, args.scan_points, args.frames, args.noise_mm, args.device,
-                           args.seed)
+    record = run_benchmark(args.vertices, args.scan_points, args.frames, args.noise_mm, args.device, args.seed)
     return emit(record, args.json)
 
 
@@ -88,8 +100,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--noise-mm", type=float, default=0.2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch CPU threads (0: torch's default, one per core); 1 can be "
-                             "faster on a machine whose cores are busy with other work")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads (0: torch's default, one per core); 1 can be "
+        "faster on a machine whose cores are busy with other work",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON record")
     parser.set_defaults(func=main)

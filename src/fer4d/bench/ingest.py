@@ -25,8 +25,9 @@ def dome_grid(n_vertices: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     noise = np.random.default_rng(seed).normal(0, 0.2, u.shape)
     vertices = np.stack([u, v, 40 - 0.004 * (u**2 + v**2) + noise], -1).reshape(-1, 3).astype(np.float32)
     corner = (np.arange(n - 1)[:, None] * n + np.arange(n - 1)[None, :]).ravel()
-    faces = np.concatenate([np.stack([corner, corner + 1, corner + n + 1], 1),
-                            np.stack([corner, corner + n + 1, corner + n], 1)])
+    faces = np.concatenate(
+        [np.stack([corner, corner + 1, corner + n + 1], 1), np.stack([corner, corner + n + 1, corner + n], 1)]
+    )
     return vertices, faces.astype(np.int32)
 
 
@@ -46,9 +47,17 @@ def run_bench(n_vertices: int, n_frames: int, seed: int, options: IngestOptions)
         summary = ingest_sequence(frames, Path(tmp) / "seq.h5", Path(tmp) / "q.json", "B001", "happiness", options)
         ingest_s = (time.perf_counter() - start) / n_frames
         file_mb = frames[0].stat().st_size / 1e6
-    return {"bench": "ingest", "vertices_per_frame": len(vertices), "frames": n_frames, "wrl_mb": round(file_mb, 2),
-            "read_s_per_frame": round(read_s, 4), "ingest_s_per_frame": round(ingest_s, 4),
-            "max_points": options.max_points, "crop": options.crop, "status": summary["status"]}
+    return {
+        "bench": "ingest",
+        "vertices_per_frame": len(vertices),
+        "frames": n_frames,
+        "wrl_mb": round(file_mb, 2),
+        "read_s_per_frame": round(read_s, 4),
+        "ingest_s_per_frame": round(ingest_s, 4),
+        "max_points": options.max_points,
+        "crop": options.crop,
+        "status": summary["status"],
+    }
 
 
 def _main(args: argparse.Namespace) -> int:

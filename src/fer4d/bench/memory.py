@@ -25,8 +25,8 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -216,9 +216,7 @@ def write_memory_benchmark(
 
 def _main(args: argparse.Namespace) -> int:
     options = MemoryBenchmarkOptions(batch=args.batch, frames=tuple(int(f) for f in args.frames.split(",")))
-    transformer = (
-        TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
-    )
+    transformer = TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
     result = run_memory_benchmark(options, transformer, args.in_dim, args.device, args.steps, args.threads)
     if args.out:
         write_json(args.out, result)
@@ -253,9 +251,7 @@ def _point_main(argv: list[str]) -> int:
     parser.add_argument("--point", type=int, required=True)
     _add_arguments(parser)
     args = parser.parse_args(argv)
-    transformer = (
-        TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
-    )
+    transformer = TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
     torch.set_num_threads(args.threads)
     point = measure_point(args.point, args.batch, args.in_dim, transformer, torch.device("cpu"), args.steps)
     print(json.dumps(point))

@@ -100,17 +100,27 @@ def run(vertices: int, batch: int, steps: int, device: str, seed: int) -> dict:
     with torch.no_grad():
         reference = ours(x)
         max_abs_diff = max((dense(x) - reference).abs().max().item(), (sparse(x) - reference).abs().max().item())
-    rates = {name: throughput(model, x, steps) for name, model in
-             (("ours", ours), ("sparse_ref", sparse), ("dense_ref", dense))}
-    return {"benchmark": "spiral", "vertices": vertices, "levels": hierarchy.sizes, "filters": list(ours.filters),
-            "latent": ours.latent, "batch": batch, "steps": steps,
-            "device": str(torch_device), "threads": torch.get_num_threads(),
-            "ours_meshes_per_s": round(rates["ours"], 1),
-            "sparse_ref_meshes_per_s": round(rates["sparse_ref"], 1),
-            "dense_ref_meshes_per_s": round(rates["dense_ref"], 1),
-            "ratio_vs_sparse": round(rates["ours"] / rates["sparse_ref"], 2),
-            "ratio_vs_dense": round(rates["ours"] / rates["dense_ref"], 2),
-            "max_abs_diff": max_abs_diff}
+    rates = {
+        name: throughput(model, x, steps)
+        for name, model in (("ours", ours), ("sparse_ref", sparse), ("dense_ref", dense))
+    }
+    return {
+        "benchmark": "spiral",
+        "vertices": vertices,
+        "levels": hierarchy.sizes,
+        "filters": list(ours.filters),
+        "latent": ours.latent,
+        "batch": batch,
+        "steps": steps,
+        "device": str(torch_device),
+        "threads": torch.get_num_threads(),
+        "ours_meshes_per_s": round(rates["ours"], 1),
+        "sparse_ref_meshes_per_s": round(rates["sparse_ref"], 1),
+        "dense_ref_meshes_per_s": round(rates["dense_ref"], 1),
+        "ratio_vs_sparse": round(rates["ours"] / rates["sparse_ref"], 2),
+        "ratio_vs_dense": round(rates["ours"] / rates["dense_ref"], 2),
+        "max_abs_diff": max_abs_diff,
+    }
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -37,10 +37,16 @@ def synthetic_sequences(n_frames: int, n_vertices: int, frames_per_sequence: int
         t = min(frames_per_sequence, n_frames - made)
         curve = np.sin(np.linspace(0, np.pi, t))[:, None] * rng.uniform(0, 2, size=(1, 18))
         vertices = model.v_template[None] + np.einsum("vck,tk->tvc", directions, curve.astype(np.float32))
-        yield FitSequence(path=f"bench{index}", subject=f"S{index:04d}", label="happiness",
-                          vertices=vertices.astype(np.float32), faces=model.faces,
-                          frame_index=np.arange(t, dtype=np.int32),
-                          quality={"flagged": np.zeros(t, bool)}, params={})
+        yield FitSequence(
+            path=f"bench{index}",
+            subject=f"S{index:04d}",
+            label="happiness",
+            vertices=vertices.astype(np.float32),
+            faces=model.faces,
+            frame_index=np.arange(t, dtype=np.int32),
+            quality={"flagged": np.zeros(t, bool)},
+            params={},
+        )
         made += t
         index += 1
 
@@ -83,15 +89,20 @@ def read_pass(path: str, batch: int, workers: int) -> dict:
         keys = store.keys()
     dataset = FrameDataset(path, keys)
     baseline = _memory_mb("VmRSS")
-    loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers,
-                        generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(
+        dataset, batch_size=batch, shuffle=True, num_workers=workers, generator=torch.Generator().manual_seed(0)
+    )
     start = time.perf_counter()
     checksum = 0.0
     for frames in loader:
         checksum += float(frames[:, 0, 0].sum())
     seconds = time.perf_counter() - start
-    return {"read_frames_per_s": len(dataset) / seconds, "peak_rss_mb": _memory_mb("VmHWM"),
-            "baseline_rss_mb": baseline, "checksum": checksum}
+    return {
+        "read_frames_per_s": len(dataset) / seconds,
+        "peak_rss_mb": _memory_mb("VmHWM"),
+        "baseline_rss_mb": baseline,
+        "checksum": checksum,
+    }
 
 
 def run(frames: int, vertices: int, compression: str, batch: int, workers: int, seed: int) -> dict:
@@ -100,16 +111,37 @@ def run(frames: int, vertices: int, compression: str, batch: int, workers: int, 
         path = Path(tmp) / "bench.h5"
         write_seconds = write_bench_store(path, frames, vertices, options, seed)
         store_mb = path.stat().st_size / 2**20
-        done = subprocess.run([sys.executable, "-m", "fer4d.bench.store", "--read", str(path),
-                               "--batch", str(batch), "--workers", str(workers)],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fer4d.bench.store",
+                "--read",
+                str(path),
+                "--batch",
+                str(batch),
+                "--workers",
+                str(workers),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         read = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"benchmark": "store", "frames": frames, "vertices": vertices, "compression": compression,
-            "store_mb": round(store_mb, 1), "raw_mb": round(frames * vertices * 12 / 2**20, 1),
-            "write_frames_per_s": round(frames / write_seconds, 1),
-            "read_frames_per_s": round(read["read_frames_per_s"], 1),
-            "peak_rss_mb": round(read["peak_rss_mb"], 1), "baseline_rss_mb": round(read["baseline_rss_mb"], 1),
-            "batch": batch, "workers": workers}
+    return {
+        "benchmark": "store",
+        "frames": frames,
+        "vertices": vertices,
+        "compression": compression,
+        "store_mb": round(store_mb, 1),
+        "raw_mb": round(frames * vertices * 12 / 2**20, 1),
+        "write_frames_per_s": round(frames / write_seconds, 1),
+        "read_frames_per_s": round(read["read_frames_per_s"], 1),
+        "peak_rss_mb": round(read["peak_rss_mb"], 1),
+        "baseline_rss_mb": round(read["baseline_rss_mb"], 1),
+        "batch": batch,
+        "workers": workers,
+    }
 
 
 def _main(args: argparse.Namespace) -> int:

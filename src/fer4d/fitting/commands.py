@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="fit .h5 to write")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--options", default=None,
-                        help='fit options as JSON, e.g. \'{"n_expr": 20}\' (config section "fit")')
+    parser.add_argument(
+        "--options", default=None, help='fit options as JSON, e.g. \'{"n_expr": 20}\' (config section "fit")'
+    )
     parser.set_defaults(func=run)

@@ -45,11 +45,17 @@ class Pairs:
     tangential: float
 
     @classmethod
-    def build(cls, vertex: list, target: list, normal: list, weight: list, tangential: float,
-              device: torch.device) -> Pairs:
+    def build(
+        cls, vertex: list, target: list, normal: list, weight: list, tangential: float, device: torch.device
+    ) -> Pairs:
         cat = lambda parts, dtype: torch.as_tensor(np.concatenate(parts), dtype=dtype, device=device)
-        return cls(cat(vertex, torch.long), cat(target, torch.float32),
-                   cat(normal, torch.float32), cat(weight, torch.float32), tangential)
+        return cls(
+            cat(vertex, torch.long),
+            cat(target, torch.float32),
+            cat(normal, torch.float32),
+            cat(weight, torch.float32),
+            tangential,
+        )
 
     def squared_distance(self, flat_vertices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """flat_vertices (B*V, 3) → offsets o (M, 3) and d² (M,)."""
@@ -79,8 +85,10 @@ class Pairs:
         eye = torch.eye(3, dtype=outer.dtype, device=outer.device)
         hessian = omega[:, None, None] * (tau * eye + (1.0 - tau) * outer)
         n_flat = flat_vertices.shape[0]
-        return (hessian.new_zeros(n_flat, 3, 3).index_add_(0, self.vertex, hessian),
-                gradient.new_zeros(n_flat, 3).index_add_(0, self.vertex, gradient))
+        return (
+            hessian.new_zeros(n_flat, 3, 3).index_add_(0, self.vertex, hessian),
+            gradient.new_zeros(n_flat, 3).index_add_(0, self.vertex, gradient),
+        )
 
 
 def robust_scales(options: FitOptions) -> np.ndarray:
@@ -89,13 +97,18 @@ def robust_scales(options: FitOptions) -> np.ndarray:
     Zisserman 1987; as in Zhou et al. 2016, "Fast Global Registration"), so that parts far
     from the scan at the start (an open jaw) still pull, and outliers stop pulling at the end."""
     rounds = sum(options.stage_rounds)
-    return np.geomspace(max(options.robust_scale_start_mm, options.robust_scale_mm),
-                        options.robust_scale_mm, rounds)
+    return np.geomspace(max(options.robust_scale_start_mm, options.robust_scale_mm), options.robust_scale_mm, rounds)
 
 
-def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame],
-               subsets: list[np.ndarray], scale: float, options: FitOptions,
-               device: torch.device) -> tuple[Pairs, Pairs]:
+def find_pairs(
+    vertices: np.ndarray,
+    normals: np.ndarray,
+    frames: list[ScanFrame],
+    subsets: list[np.ndarray],
+    scale: float,
+    options: FitOptions,
+    device: torch.device,
+) -> tuple[Pairs, Pairs]:
     """Nearest-neighbour correspondences for the current fit.
 
     vertices, normals: (B, V, 3) current model; subsets: per frame, indices of the scan points
@@ -111,16 +124,26 @@ def find_pairs(vertices: np.ndarray, normals: np.ndarray, frames: list[ScanFrame
     def frame_pairs(b: int) -> tuple[tuple, tuple]:
         frame, points = frames[b], frames[b].points[subsets[b]]
         _, nearest = cKDTree(vertices[b]).query(points)
-        scan_side = (b * n_vertices + nearest, points, normals[b, nearest],
-                     np.full(len(points), 1.0 / (len(points) * n_frames)))
+        scan_side = (
+            b * n_vertices + nearest,
+            points,
+            normals[b, nearest],
+            np.full(len(points), 1.0 / (len(points) * n_frames)),
+        )
         distance, partner = frame.tree.query(vertices[b], distance_upper_bound=reach)
         has = np.isfinite(distance)
         has[has] = np.abs(frame.normals[partner[has]]).sum(axis=1) > 0
         weight = options.model_to_scan_weight / (max(int(has.sum()), 1) * n_frames)
-        model_side = (b * n_vertices + np.flatnonzero(has), frame.points[partner[has]],
-                      frame.normals[partner[has]], np.full(int(has.sum()), weight))
+        model_side = (
+            b * n_vertices + np.flatnonzero(has),
+            frame.points[partner[has]],
+            frame.normals[partner[has]],
+            np.full(int(has.sum()), weight),
+        )
         return scan_side, model_side
 
     scan_side, model_side = zip(*thread_map(frame_pairs, range(n_frames)))
-    return (Pairs.build(*zip(*scan_side), tangential=0.0, device=device),
-            Pairs.build(*zip(*model_side), tangential=options.tangential_weight, device=device))
+    return (
+        Pairs.build(*zip(*scan_side), tangential=0.0, device=device),
+        Pairs.build(*zip(*model_side), tangential=options.tangential_weight, device=device),
+    )

@@ -12,8 +12,7 @@ def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     vertices: (..., N, 3) float, faces: (F, 3) long → (..., N, 3); vertices in no face get zeros.
     """
     corners = vertices[..., faces, :]  # (..., F, 3, 3)
-    face_normals = torch.cross(corners[..., 1, :] - corners[..., 0, :],
-                               corners[..., 2, :] - corners[..., 0, :], dim=-1)
+    face_normals = torch.cross(corners[..., 1, :] - corners[..., 0, :], corners[..., 2, :] - corners[..., 0, :], dim=-1)
     normals = torch.zeros_like(vertices)
     for corner in range(3):
         normals.index_add_(-2, faces[:, corner], face_normals)
@@ -53,8 +52,7 @@ def kabsch(source: np.ndarray, target: np.ndarray, weights: np.ndarray | None = 
     return make_transform(rotation, mean_t - rotation @ mean_s)
 
 
-def point_to_plane_step(source: np.ndarray, target: np.ndarray, normals: np.ndarray,
-                        weights: np.ndarray) -> np.ndarray:
+def point_to_plane_step(source: np.ndarray, target: np.ndarray, normals: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """One linearised point-to-plane ICP step (Chen & Medioni 1992; Low 2004).
 
     Minimises ``Σ w (n · (R s + t − q))²`` for small rotations. source, target, normals: (N, 3);

@@ -53,8 +53,12 @@ class SequenceParams:
 
     @classmethod
     def zeros(cls, n_frames: int, n_shape: int, n_expr: int) -> SequenceParams:
-        return cls(np.zeros(n_shape, np.float32), np.zeros((n_frames, n_expr), np.float32),
-                   np.zeros((n_frames, 5, 3), np.float32), np.zeros((n_frames, 3), np.float32))
+        return cls(
+            np.zeros(n_shape, np.float32),
+            np.zeros((n_frames, n_expr), np.float32),
+            np.zeros((n_frames, 5, 3), np.float32),
+            np.zeros((n_frames, 3), np.float32),
+        )
 
 
 class FrameBatch:
@@ -64,8 +68,7 @@ class FrameBatch:
     The local unknowns of a frame are [expression | pose of ``pose_joints`` | translation].
     """
 
-    def __init__(self, layer: FlameLayer, init: SequenceParams, options: FitOptions,
-                 device: torch.device):
+    def __init__(self, layer: FlameLayer, init: SequenceParams, options: FitOptions, device: torch.device):
         tensor = lambda array: torch.tensor(array, dtype=torch.float32, device=device)
         self.layer, self.options = layer, options
         self.posed: torch.Tensor | None = None
@@ -84,50 +87,52 @@ class FrameBatch:
         """(B, V, 3) mm in the model frame (no gradient; kept until the parameters change)."""
         if self.posed is None:
             with torch.no_grad():
-                self.posed = self.layer(self.shape.expand(self.n_frames, -1), self.expression, self.pose,
-                                        self.translation).vertices
+                self.posed = self.layer(
+                    self.shape.expand(self.n_frames, -1), self.expression, self.pose, self.translation
+                ).vertices
         return self.posed
 
-    def set(self, shape: torch.Tensor, expression: torch.Tensor, pose: torch.Tensor,
-            translation: torch.Tensor) -> None:
+    def set(self, shape: torch.Tensor, expression: torch.Tensor, pose: torch.Tensor, translation: torch.Tensor) -> None:
         """Replace the parameters (shapes as in the class docstring)."""
         self.shape, self.expression, self.pose, self.translation = shape, expression, pose, translation
         self.posed = None
 
     def local(self) -> torch.Tensor:
         """(B, L) the local unknowns of each frame."""
-        return torch.cat([self.expression, self.pose[:, list(self.joints)].flatten(1),
-                          self.translation], dim=1)
+        return torch.cat([self.expression, self.pose[:, list(self.joints)].flatten(1), self.translation], dim=1)
 
     def regulariser_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Quadratic regulariser of the local unknowns, (L,) each: prior weight per frame and
         temporal-smoothness weight per first difference (0 for a single frame)."""
         o, n = self.options, self.n_frames
-        pose_prior = torch.tensor([0.0 if joint == 0 else o.pose_prior / n for joint in self.joints
-                                   for _ in range(3)])
-        prior = torch.cat([torch.full((self.expression.shape[1],), o.expression_prior / n),
-                           pose_prior, torch.zeros(3)])
-        smooth = torch.cat([torch.ones(self.expression.shape[1]), torch.full((3 * len(self.joints),),
-                                                                               POSE_SCALE**2), torch.ones(3)])
+        pose_prior = torch.tensor([0.0 if joint == 0 else o.pose_prior / n for joint in self.joints for _ in range(3)])
+        prior = torch.cat([torch.full((self.expression.shape[1],), o.expression_prior / n), pose_prior, torch.zeros(3)])
+        smooth = torch.cat(
+            [torch.ones(self.expression.shape[1]), torch.full((3 * len(self.joints),), POSE_SCALE**2), torch.ones(3)]
+        )
         smooth = smooth * (o.smoothness / (n - 1) if n > 1 else 0.0)
         return prior.to(self.shape.device), smooth.to(self.shape.device)
 
-    def energy(self, scan_pairs: Pairs, model_pairs: Pairs, scale: float,
-               vertices: torch.Tensor | None = None) -> torch.Tensor:
+    def energy(
+        self, scan_pairs: Pairs, model_pairs: Pairs, scale: float, vertices: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Total energy with the Geman–McClure ``scale`` (mm); ``vertices``: the current
         (B, V, 3) when already at hand."""
         flat = (self.vertices() if vertices is None else vertices).reshape(-1, 3)
         prior, smooth = self.regulariser_weights()
         local = self.local()
         fixed_pose = [j for j in range(1, 5) if j not in self.joints]
-        regulariser = (self.options.shape_prior * self.shape.square().sum()
-                       + (prior * local.square()).sum()
-                       + self.options.pose_prior * self.pose[:, fixed_pose].square().sum() / self.n_frames
-                       + (smooth * torch.diff(local, dim=0).square()).sum())
+        regulariser = (
+            self.options.shape_prior * self.shape.square().sum()
+            + (prior * local.square()).sum()
+            + self.options.pose_prior * self.pose[:, fixed_pose].square().sum() / self.n_frames
+            + (smooth * torch.diff(local, dim=0).square()).sum()
+        )
         return scan_pairs.energy(flat, scale) + model_pairs.energy(flat, scale) + regulariser
 
-    def normal_equations(self, pairs: tuple[Pairs, Pairs], scale: float, fit_shape: bool,
-                         pose_only: bool, rng: np.random.Generator) -> tuple[NormalEquations, np.ndarray]:
+    def normal_equations(
+        self, pairs: tuple[Pairs, Pairs], scale: float, fit_shape: bool, pose_only: bool, rng: np.random.Generator
+    ) -> tuple[NormalEquations, np.ndarray]:
         """The Gauss–Newton system at the current parameters and the local columns it solves
         for (indices into the local vector). Shared unknowns: the shape when ``fit_shape``
         (and not ``pose_only``); ``pose_only`` solves for pose and translation only."""
@@ -157,7 +162,8 @@ class FrameBatch:
             cross=as_np(blocks[:, n_shared:, :n_shared]),
             shared=as_np(blocks[:, :n_shared, :n_shared].sum(0)) + 2 * shape_prior * np.eye(n_shared),
             local_gradient=as_np(local_grad[:, index]),
-            shared_gradient=as_np((shape_grad + 2 * shape_prior * self.shape)[:n_shared]))
+            shared_gradient=as_np((shape_grad + 2 * shape_prior * self.shape)[:n_shared]),
+        )
         return system, local_columns
 
     def data_terms(self, pairs: tuple[Pairs, Pairs], scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -176,8 +182,9 @@ class FrameBatch:
         local_grad = torch.cat([expression_grad, pose_grad[:, list(self.joints)].flatten(1), translation_grad], dim=1)
         return hessian, shape_grad, local_grad
 
-    def gauss_newton_blocks(self, hessian: torch.Tensor, n_shared: int, pose_only: bool,
-                            rng: np.random.Generator) -> torch.Tensor:
+    def gauss_newton_blocks(
+        self, hessian: torch.Tensor, n_shared: int, pose_only: bool, rng: np.random.Generator
+    ) -> torch.Tensor:
         """Per frame ``Σ_i J_iᵀ H_i J_i`` (B, S + P, S + P) over [the first ``n_shared`` shape
         coefficients | the solved local unknowns], from the per-vertex matrices ``hessian``
         (B, V, 3, 3).
@@ -196,7 +203,7 @@ class FrameBatch:
         first = n_shape - n_shared
         rows = vertex_jacobian(self.layer, self.coefficients(), self.pose, self.joints, sample, first)
         if pose_only:
-            rows = rows[..., n_expr + n_shared:]
+            rows = rows[..., n_expr + n_shared :]
         size = rows.shape[-1]
         weighted = (hessian[:, sample] @ rows).reshape(self.n_frames, -1, size)  # (B, 3A, size)
         blocks = rows.reshape(self.n_frames, -1, size).transpose(1, 2) @ weighted
@@ -209,13 +216,20 @@ class FrameBatch:
         local[:, torch.as_tensor(columns)] += torch.as_tensor(step_local, dtype=local.dtype, device=local.device)
         n_expr, n_joints = self.expression.shape[1], len(self.joints)
         pose = self.pose.clone()
-        pose[:, list(self.joints)] = local[:, n_expr:n_expr + 3 * n_joints].reshape(-1, n_joints, 3)
+        pose[:, list(self.joints)] = local[:, n_expr : n_expr + 3 * n_joints].reshape(-1, n_joints, 3)
         shape = self.shape.clone()
-        shape[:len(step_shared)] += torch.as_tensor(step_shared, dtype=shape.dtype, device=shape.device)
-        self.set(shape, local[:, :n_expr].contiguous(), pose, local[:, n_expr + 3 * n_joints:].contiguous())
+        shape[: len(step_shared)] += torch.as_tensor(step_shared, dtype=shape.dtype, device=shape.device)
+        self.set(shape, local[:, :n_expr].contiguous(), pose, local[:, n_expr + 3 * n_joints :].contiguous())
 
-    def levenberg_marquardt(self, pairs: tuple[Pairs, Pairs], scale: float, fit_shape: bool,
-                            pose_only: bool, damping: float, rng: np.random.Generator) -> float:
+    def levenberg_marquardt(
+        self,
+        pairs: tuple[Pairs, Pairs],
+        scale: float,
+        fit_shape: bool,
+        pose_only: bool,
+        damping: float,
+        rng: np.random.Generator,
+    ) -> float:
         """One damped Gauss–Newton step with the pairs fixed; returns the damping to use next."""
         system, columns = self.normal_equations(pairs, scale, fit_shape, pose_only, rng)
         with torch.no_grad():
@@ -232,26 +246,33 @@ class FrameBatch:
 
     def result(self) -> SequenceParams:
         as_np = lambda t: t.detach().cpu().numpy().astype(np.float32)
-        return SequenceParams(as_np(self.shape), as_np(self.expression), as_np(self.pose),
-                              as_np(self.translation))
+        return SequenceParams(as_np(self.shape), as_np(self.expression), as_np(self.pose), as_np(self.translation))
 
 
-def fit_batch(layer: FlameLayer, frames: list[ScanFrame], init: SequenceParams, fit_shape: bool,
-              options: FitOptions, device: torch.device, rng: np.random.Generator) -> SequenceParams:
+def fit_batch(
+    layer: FlameLayer,
+    frames: list[ScanFrame],
+    init: SequenceParams,
+    fit_shape: bool,
+    options: FitOptions,
+    device: torch.device,
+    rng: np.random.Generator,
+) -> SequenceParams:
     """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters."""
     batch = FrameBatch(layer, init, options, device)
     scales = iter(robust_scales(options))
     damping, round_index = 1e-3, 0
     for n_points, rounds in zip(options.stage_points, options.stage_rounds):
-        subsets = [np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)),
-                                      replace=False)) for f in frames]
+        subsets = [
+            np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)), replace=False))
+            for f in frames
+        ]
         for _ in range(rounds):
             scale = float(next(scales))
             with torch.no_grad():
                 vertices = batch.vertices()
                 normals = vertex_normals(vertices, layer.faces)
-            pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(), frames, subsets, scale,
-                               options, device)
+            pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(), frames, subsets, scale, options, device)
             pose_only = round_index < options.pose_only_rounds
             round_index += 1
             for _ in range(options.solver_steps):

@@ -50,8 +50,9 @@ class NormalEquations:
         diagonal = torch.diagonal(local, dim1=1, dim2=2)
         diagonal += damping * diagonal + 1e-9
         coupling = torch.from_numpy(self.coupling)
-        right = torch.cat([-torch.from_numpy(self.local_gradient)[..., None],
-                           torch.from_numpy(self.cross)], dim=2)  # (B, L, 1 + S)
+        right = torch.cat(
+            [-torch.from_numpy(self.local_gradient)[..., None], torch.from_numpy(self.cross)], dim=2
+        )  # (B, L, 1 + S)
         solved = block_tridiagonal_solve(local, coupling, right)
         step_local, through_cross = solved[..., 0].numpy(), solved[..., 1:].numpy()
         if n_shared == 0:
@@ -66,8 +67,7 @@ class NormalEquations:
         return step_local, step_shared
 
 
-def block_tridiagonal_solve(diagonal: torch.Tensor, coupling: torch.Tensor,
-                            right: torch.Tensor) -> torch.Tensor:
+def block_tridiagonal_solve(diagonal: torch.Tensor, coupling: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """Solve a symmetric positive-definite block-tridiagonal system (block Thomas algorithm).
 
     diagonal: (B, L, L) blocks; coupling: (B-1, L), block (b, b+1) = diag(coupling[b]);
@@ -79,10 +79,9 @@ def block_tridiagonal_solve(diagonal: torch.Tensor, coupling: torch.Tensor,
         block, rhs = diagonal[b], right[b]
         if b:
             c = coupling[b - 1][:, None]
-            through = torch.cholesky_solve(torch.cat([torch.diag(coupling[b - 1]), eliminated[-1]], 1),
-                                           factors[-1])
-            block = block - c * through[:, :block.shape[0]]
-            rhs = rhs - c * through[:, block.shape[0]:]
+            through = torch.cholesky_solve(torch.cat([torch.diag(coupling[b - 1]), eliminated[-1]], 1), factors[-1])
+            block = block - c * through[:, : block.shape[0]]
+            rhs = rhs - c * through[:, block.shape[0] :]
         factors.append(torch.linalg.cholesky(block))
         eliminated.append(rhs)
     solution = [torch.cholesky_solve(eliminated[-1], factors[-1])]

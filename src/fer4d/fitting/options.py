@@ -68,12 +68,27 @@ class FitOptions(SectionOptions):
             problems.append(f"pose_joints must be FLAME joint indices 0-4, got {self.pose_joints}")
         if not 0.1 <= self.rigid_keep <= 1.0:
             problems.append(f"rigid_keep must be in [0.1, 1], got {self.rigid_keep}")
-        positive = ("rigid_points", "rigid_iterations", "solver_steps", "robust_scale_mm", "robust_scale_start_mm",
-                    "model_to_scan_max_mm", "chunk_frames", "outlier_mm", "flag_median_mm",
-                    "flag_p90_mm")
+        positive = (
+            "rigid_points",
+            "rigid_iterations",
+            "solver_steps",
+            "robust_scale_mm",
+            "robust_scale_start_mm",
+            "model_to_scan_max_mm",
+            "chunk_frames",
+            "outlier_mm",
+            "flag_median_mm",
+            "flag_p90_mm",
+        )
         problems += [f"{name} must be > 0" for name in positive if getattr(self, name) <= 0]
-        weights = ("model_to_scan_weight", "tangential_weight", "shape_prior", "expression_prior", "pose_prior",
-                   "smoothness")
+        weights = (
+            "model_to_scan_weight",
+            "tangential_weight",
+            "shape_prior",
+            "expression_prior",
+            "pose_prior",
+            "smoothness",
+        )
         problems += [f"{name} must be >= 0" for name in weights if getattr(self, name) < 0]
         if problems:
             raise ValueError("invalid fit options: " + "; ".join(problems))

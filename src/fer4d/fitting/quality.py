@@ -9,8 +9,9 @@ from scipy.spatial import cKDTree
 from fer4d.fitting.options import FitOptions
 
 
-def frame_quality(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray,
-                  spacing_mm: float, options: FitOptions) -> dict[str, float]:
+def frame_quality(
+    points: np.ndarray, vertices: np.ndarray, normals: np.ndarray, spacing_mm: float, options: FitOptions
+) -> dict[str, float]:
     """Scan → fit residual of one frame.
 
     points: (N, 3) scan points, vertices / normals: (V, 3) fitted model, all in one frame (mm);
@@ -25,11 +26,14 @@ def frame_quality(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray,
     along_normal = np.abs(np.einsum("ij,ij->i", points - vertices[nearest], normals[nearest]))
     inlier = (along_normal <= options.outlier_mm) & (distance <= options.outlier_mm + spacing_mm)
     residual = along_normal[inlier]
-    median, p90 = (np.percentile(residual, [50, 90]) if len(residual) else (np.inf, np.inf))
+    median, p90 = np.percentile(residual, [50, 90]) if len(residual) else (np.inf, np.inf)
     flagged = median > options.flag_median_mm or p90 > options.flag_p90_mm
-    return {"residual_median_mm": float(median), "residual_p90_mm": float(p90),
-            "outlier_fraction": float(1.0 - inlier.mean()) if len(points) else 1.0,
-            "flagged": float(flagged)}
+    return {
+        "residual_median_mm": float(median),
+        "residual_p90_mm": float(p90),
+        "outlier_fraction": float(1.0 - inlier.mean()) if len(points) else 1.0,
+        "flagged": float(flagged),
+    }
 
 
 def mean_edge_length(vertices: np.ndarray, faces: np.ndarray) -> float:

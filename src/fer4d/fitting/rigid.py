@@ -19,8 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from fer4d.fitting.geometry import (apply_transform, kabsch, make_transform, point_to_plane_step,
-                                    rotation_about)
+from fer4d.fitting.geometry import apply_transform, kabsch, make_transform, point_to_plane_step, rotation_about
 
 MODEL_FORWARD = np.array([0.0, 0.0, 1.0])
 """FLAME's model frame: y up, the face looks along +z."""
@@ -54,12 +53,13 @@ class RigidTarget:
 
 def trimmed_mean_distance(distances: np.ndarray, keep: float) -> float:
     """Mean of the smallest ``keep`` fraction of ``distances`` (N,)."""
-    n = max(1, int(round(keep * len(distances))))
+    n = max(1, round(keep * len(distances)))
     return float(np.partition(distances, n - 1)[:n].mean())
 
 
-def trimmed_icp(points: np.ndarray, target: RigidTarget, transform: np.ndarray, iterations: int,
-                keep: float, point_to_plane: bool) -> tuple[np.ndarray, float]:
+def trimmed_icp(
+    points: np.ndarray, target: RigidTarget, transform: np.ndarray, iterations: int, keep: float, point_to_plane: bool
+) -> tuple[np.ndarray, float]:
     """Refine ``transform`` (4, 4) taking ``points`` (N, 3) onto the target surface.
 
     Each step pairs every moved point with its nearest template vertex, keeps the ``keep``
@@ -69,11 +69,12 @@ def trimmed_icp(points: np.ndarray, target: RigidTarget, transform: np.ndarray, 
     for _ in range(iterations):
         moved = apply_transform(transform, points)
         distances, index = target.tree.query(moved)
-        n = max(6, int(round(keep * len(points))))
+        n = max(6, round(keep * len(points)))
         inliers = np.argpartition(distances, n - 1)[:n]
         if point_to_plane:
-            step = point_to_plane_step(moved[inliers], target.vertices[index[inliers]],
-                                       target.normals[index[inliers]], np.ones(n))
+            step = point_to_plane_step(
+                moved[inliers], target.vertices[index[inliers]], target.normals[index[inliers]], np.ones(n)
+            )
         else:
             step = kabsch(moved[inliers], target.vertices[index[inliers]])
         transform = step @ transform
@@ -104,10 +105,16 @@ def align_direction(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return rotation_about(axis, float(np.arccos(np.clip(source @ target, -1.0, 1.0))))
 
 
-def rigid_init(points: np.ndarray, normals: np.ndarray, target: RigidTarget, iterations: int,
-               keep: float, rng: np.random.Generator,
-               landmarks: np.ndarray | None = None,
-               target_landmarks: np.ndarray | None = None) -> np.ndarray:
+def rigid_init(
+    points: np.ndarray,
+    normals: np.ndarray,
+    target: RigidTarget,
+    iterations: int,
+    keep: float,
+    rng: np.random.Generator,
+    landmarks: np.ndarray | None = None,
+    target_landmarks: np.ndarray | None = None,
+) -> np.ndarray:
     """Scan frame → model frame as a (4, 4) rigid transform.
 
     points: (N, 3) mm scan points (a subsample is enough), normals: (N, 3) their unit normals.
@@ -127,6 +134,7 @@ def rigid_init(points: np.ndarray, normals: np.ndarray, target: RigidTarget, ite
             start = make_transform(rotation, target.front_centroid - rotation @ centroid)
             candidates.append(trimmed_icp(sample, target, start, 5, keep, point_to_plane=False))
     candidates.sort(key=lambda candidate: candidate[1])
-    refined = [trimmed_icp(points, target, transform, iterations, keep, point_to_plane=True)
-               for transform, _ in candidates[:3]]
+    refined = [
+        trimmed_icp(points, target, transform, iterations, keep, point_to_plane=True) for transform, _ in candidates[:3]
+    ]
     return min(refined, key=lambda candidate: candidate[1])[0]

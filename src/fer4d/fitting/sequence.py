@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from fer4d.fitting.geometry import apply_transform, vertex_normals
 from fer4d.fitting.correspondences import ScanFrame
+from fer4d.fitting.geometry import apply_transform, vertex_normals
 from fer4d.fitting.nonrigid import SequenceParams, fit_batch
 from fer4d.fitting.options import FitOptions
 from fer4d.fitting.quality import frame_quality, mean_edge_length
@@ -49,14 +49,18 @@ def scan_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """points (N, 3), faces (F, 3) → (N, 3) float32 unit normals (zeros for loose points)."""
     if len(faces) == 0:
         return np.zeros_like(points, dtype=np.float32)
-    normals = vertex_normals(torch.as_tensor(points, dtype=torch.float64),
-                             torch.as_tensor(faces, dtype=torch.long))
+    normals = vertex_normals(torch.as_tensor(points, dtype=torch.float64), torch.as_tensor(faces, dtype=torch.long))
     return normals.numpy().astype(np.float32)
 
 
-def rigid_from_first_frame(points: np.ndarray, normals: np.ndarray, layer: FlameLayer,
-                           options: FitOptions, rng: np.random.Generator,
-                           landmarks: np.ndarray | None) -> np.ndarray:
+def rigid_from_first_frame(
+    points: np.ndarray,
+    normals: np.ndarray,
+    layer: FlameLayer,
+    options: FitOptions,
+    rng: np.random.Generator,
+    landmarks: np.ndarray | None,
+) -> np.ndarray:
     """Scan → model (4, 4) estimated on one frame against the mean-shape template."""
     template = layer.v_template.double().cpu()
     target = RigidTarget.build(template.numpy(), vertex_normals(template, layer.faces.cpu()).numpy())
@@ -65,13 +69,26 @@ def rigid_from_first_frame(points: np.ndarray, normals: np.ndarray, layer: Flame
     if landmarks is not None and layer.lmk_face_idx is not None:
         with torch.no_grad():
             target_landmarks = layer(batch_size=1).landmarks[0].double().cpu().numpy()
-    return rigid_init(points[subset], normals[subset], target, options.rigid_iterations,
-                      options.rigid_keep, rng, landmarks, target_landmarks)
+    return rigid_init(
+        points[subset],
+        normals[subset],
+        target,
+        options.rigid_iterations,
+        options.rigid_keep,
+        rng,
+        landmarks,
+        target_landmarks,
+    )
 
 
-def fit_sequence(frames: list[tuple[np.ndarray, np.ndarray]], model: FlameModel,
-                 options: FitOptions, device: str = "auto", seed: int = 0,
-                 landmarks: np.ndarray | None = None) -> FitResult:
+def fit_sequence(
+    frames: list[tuple[np.ndarray, np.ndarray]],
+    model: FlameModel,
+    options: FitOptions,
+    device: str = "auto",
+    seed: int = 0,
+    landmarks: np.ndarray | None = None,
+) -> FitResult:
     """Register ``model`` to a sequence of scans.
 
     frames: per frame ``(vertices (N_t, 3) mm in the scan frame, faces (F_t, 3) int)``; at least
@@ -102,8 +119,10 @@ def fit_sequence(frames: list[tuple[np.ndarray, np.ndarray]], model: FlameModel,
 
     scans = thread_map(to_model_frame, frames)
 
-    chunks = [range(start, min(start + options.chunk_frames, len(scans)))
-              for start in range(0, len(scans), options.chunk_frames)]
+    chunks = [
+        range(start, min(start + options.chunk_frames, len(scans)))
+        for start in range(0, len(scans), options.chunk_frames)
+    ]
     parts: list[SequenceParams] = []
     shape = np.zeros(n_shape, np.float32)
     for index, chunk in enumerate(progress(chunks, "fit chunks", logger=log)):
@@ -112,16 +131,22 @@ def fit_sequence(frames: list[tuple[np.ndarray, np.ndarray]], model: FlameModel,
         if parts:
             for name in ("expression", "pose", "translation"):
                 getattr(init, name)[:] = getattr(parts[-1], name)[-1]
-        parts.append(fit_batch(layer, [scans[t] for t in chunk], init, index == 0, options,
-                               torch_device, rng))
+        parts.append(fit_batch(layer, [scans[t] for t in chunk], init, index == 0, options, torch_device, rng))
         shape = parts[0].shape
-    params = SequenceParams(shape, *(np.concatenate([getattr(p, name) for p in parts])
-                                     for name in ("expression", "pose", "translation")))
+    params = SequenceParams(
+        shape, *(np.concatenate([getattr(p, name) for p in parts]) for name in ("expression", "pose", "translation"))
+    )
     return finish(layer, params, scans, scan_to_model, options, torch_device)
 
 
-def finish(layer: FlameLayer, params: SequenceParams, scans: list[ScanFrame],
-           scan_to_model: np.ndarray, options: FitOptions, device: torch.device) -> FitResult:
+def finish(
+    layer: FlameLayer,
+    params: SequenceParams,
+    scans: list[ScanFrame],
+    scan_to_model: np.ndarray,
+    options: FitOptions,
+    device: torch.device,
+) -> FitResult:
     """Pose the fitted parameters, map them back to the scan frame and measure quality."""
     n_frames = len(scans)
     as_tensor = lambda array: torch.as_tensor(array, dtype=torch.float32, device=device)
@@ -129,15 +154,15 @@ def finish(layer: FlameLayer, params: SequenceParams, scans: list[ScanFrame],
     still = params.pose.copy()
     still[:, 0] = 0.0
     with torch.no_grad():
-        posed = layer(shapes, as_tensor(params.expression), as_tensor(params.pose),
-                      as_tensor(params.translation)).vertices
+        posed = layer(
+            shapes, as_tensor(params.expression), as_tensor(params.pose), as_tensor(params.translation)
+        ).vertices
         canonical = layer(shapes, as_tensor(params.expression), as_tensor(still)).vertices
         normals = vertex_normals(posed, layer.faces).cpu().numpy()
     posed = posed.cpu().numpy()
     faces = layer.faces.cpu().numpy()
     spacing = mean_edge_length(posed[0], faces)
-    rows = thread_map(lambda t: frame_quality(scans[t].points, posed[t], normals[t], spacing, options),
-                      range(n_frames))
+    rows = thread_map(lambda t: frame_quality(scans[t].points, posed[t], normals[t], spacing, options), range(n_frames))
     quality = {key: np.array([row[key] for row in rows], np.float32) for key in QUALITY_KEYS}
     quality["flagged"] = quality["flagged"].astype(bool)
     model_to_scan = np.linalg.inv(scan_to_model)

@@ -9,24 +9,29 @@ import time
 import numpy as np
 
 from fer4d.fitting.files import write_fit
-from fer4d.io import read_sequence
 from fer4d.fitting.options import FitOptions
 from fer4d.fitting.quality import vertex_errors
 from fer4d.fitting.sequence import QUALITY_KEYS, FitResult, fit_sequence
 from fer4d.flame.files import load_flame
 from fer4d.flame.model import FlameModel
+from fer4d.io import read_sequence
 
 log = logging.getLogger(__name__)
 
 
-def result_arrays(result: FitResult, frame_index: np.ndarray,
-                  truth_vertices: np.ndarray | None) -> dict[str, np.ndarray]:
+def result_arrays(
+    result: FitResult, frame_index: np.ndarray, truth_vertices: np.ndarray | None
+) -> dict[str, np.ndarray]:
     """The fit file's datasets for ``result``; v2v errors when ``truth_vertices`` (T, V, 3) given."""
     arrays = {
-        "vertices": result.vertices, "vertices_scan": result.vertices_scan, "faces": result.faces,
+        "vertices": result.vertices,
+        "vertices_scan": result.vertices_scan,
+        "faces": result.faces,
         "frame_index": frame_index.astype(np.int32),
-        "params/shape": result.params.shape, "params/expression": result.params.expression,
-        "params/pose": result.params.pose, "params/translation": result.params.translation,
+        "params/shape": result.params.shape,
+        "params/expression": result.params.expression,
+        "params/pose": result.params.pose,
+        "params/translation": result.params.translation,
         "params/scan_to_model": result.scan_to_model,
     }
     arrays.update({f"quality/{key}": result.quality[key] for key in QUALITY_KEYS})
@@ -45,29 +50,38 @@ def empty_arrays(model: FlameModel, options: FitOptions) -> dict[str, np.ndarray
     arrays = {
         "vertices": np.zeros((0, n_vertices, 3), np.float32),
         "vertices_scan": np.zeros((0, n_vertices, 3), np.float32),
-        "faces": model.faces.astype(np.int32), "frame_index": np.zeros(0, np.int32),
+        "faces": model.faces.astype(np.int32),
+        "frame_index": np.zeros(0, np.int32),
         "params/shape": np.zeros(n_shape, np.float32),
         "params/expression": np.zeros((0, n_expr), np.float32),
         "params/pose": np.zeros((0, 5, 3), np.float32),
         "params/translation": np.zeros((0, 3), np.float32),
         "params/scan_to_model": np.eye(4),
     }
-    arrays.update({f"quality/{key}": np.zeros(0, bool if key == "flagged" else np.float32)
-                   for key in QUALITY_KEYS})
+    arrays.update({f"quality/{key}": np.zeros(0, bool if key == "flagged" else np.float32) for key in QUALITY_KEYS})
     return arrays
 
 
-def fit_sequence_file(in_path: str | os.PathLike, model_path: str | os.PathLike,
-                      out_path: str | os.PathLike, options: FitOptions, device: str = "auto",
-                      seed: int = 0) -> dict:
+def fit_sequence_file(
+    in_path: str | os.PathLike,
+    model_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    options: FitOptions,
+    device: str = "auto",
+    seed: int = 0,
+) -> dict:
     """Register the FLAME model at ``model_path`` to the ingested sequence at ``in_path`` and write
     the fit ``.h5`` to ``out_path``. Returns a summary: subject, label, status, n_frames, fit_s,
     n_flagged, residual_median_mm (median over frames), and v2v_mean_mm with ground truth.
     """
     sequence = read_sequence(in_path)
     model = load_flame(model_path)
-    summary = {"subject": sequence.subject, "label": sequence.label, "status": sequence.status,
-               "n_frames": len(sequence.frames)}
+    summary = {
+        "subject": sequence.subject,
+        "label": sequence.label,
+        "status": sequence.status,
+        "n_frames": len(sequence.frames),
+    }
     if sequence.status == "empty":
         log.warning("%s: empty sequence, writing an empty fit", in_path)
         write_fit(out_path, empty_arrays(model, options), sequence.subject, sequence.label, "empty")
@@ -77,9 +91,11 @@ def fit_sequence_file(in_path: str | os.PathLike, model_path: str | os.PathLike,
     truth = (sequence.ground_truth or {}).get("vertices")
     arrays = result_arrays(result, sequence.frame_index, truth)
     write_fit(out_path, arrays, sequence.subject, sequence.label, "ok")
-    summary.update(fit_s=round(time.perf_counter() - start, 3),
-                   n_flagged=int(result.quality["flagged"].sum()),
-                   residual_median_mm=float(np.median(result.quality["residual_median_mm"])))
+    summary.update(
+        fit_s=round(time.perf_counter() - start, 3),
+        n_flagged=int(result.quality["flagged"].sum()),
+        residual_median_mm=float(np.median(result.quality["residual_median_mm"])),
+    )
     if "quality/v2v_mean_mm" in arrays:
         summary["v2v_mean_mm"] = float(arrays["quality/v2v_mean_mm"].mean())
     log.info("fit %s/%s: %s", sequence.subject, sequence.label, summary)

@@ -34,14 +34,14 @@ def describe(path: str) -> dict:
     return {
         "path": str(path),
         "vertices": model.n_vertices,
-        "faces": int(len(model.faces)),
+        "faces": len(model.faces),
         "shape_components": int(model.shapedirs.shape[2]),
         "shape_components_nonzero": nonzero(model.shapedirs),
         "expression_components": int(model.exprdirs.shape[2]),
         "expression_components_nonzero": nonzero(model.exprdirs),
         "file_units": _file_units(path),
         "extent_mm": [round(float(e), 1) for e in np.ptp(model.v_template, axis=0)],
-        "landmarks": 0 if model.lmk_face_idx is None else int(len(model.lmk_face_idx)),
+        "landmarks": 0 if model.lmk_face_idx is None else len(model.lmk_face_idx),
     }
 
 
@@ -66,13 +66,21 @@ def _to_npz(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from fer4d.flame.benchmark import benchmark_layer
 
-    result = benchmark_layer(n_vertices=args.vertices, batch_sizes=tuple(args.batch),
-                             n_shape=args.n_shape, n_expr=args.n_expr, device=args.device,
-                             repeats=args.repeats, threads=args.threads)
+    result = benchmark_layer(
+        n_vertices=args.vertices,
+        batch_sizes=tuple(args.batch),
+        n_shape=args.n_shape,
+        n_expr=args.n_expr,
+        device=args.device,
+        repeats=args.repeats,
+        threads=args.threads,
+    )
     if not args.json:
         for row in result["results"]:
-            print(f"batch {row['batch']:4d}: forward {row['forward_ms']:.2f} ms, "
-                  f"forward+backward {row['forward_backward_ms']:.2f} ms")
+            print(
+                f"batch {row['batch']:4d}: forward {row['forward_ms']:.2f} ms, "
+                f"forward+backward {row['forward_backward_ms']:.2f} ms"
+            )
     print(json.dumps(result))
     return 0
 
@@ -100,8 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     to_npz.add_argument("pkl")
     to_npz.add_argument("out")
     to_npz.add_argument("--landmarks", default=None, help="landmark embedding to include")
-    to_npz.add_argument("--n-shape-total", type=int, default=300,
-                        help="identity columns in shapedirs before the expression ones")
+    to_npz.add_argument(
+        "--n-shape-total", type=int, default=300, help="identity columns in shapedirs before the expression ones"
+    )
     to_npz.set_defaults(func=_to_npz)
 
     bench = commands.add_parser("bench", help="FLAME layer speed; last line of output is JSON")

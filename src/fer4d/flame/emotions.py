@@ -26,20 +26,73 @@ class EmotionPrototype:
 
 
 _MIXTURES: dict[str, tuple[dict[str, float], float]] = {
-    "anger": ({"brow_lower": 1.3, "lid_tighten_left": 0.7, "lid_tighten_right": 0.7,
-               "upper_lid_raise": 0.3, "lip_press": 1.0, "chin_raise": 0.5}, 0.0),
-    "disgust": ({"nose_wrinkle": 1.2, "upper_lip_raise": 1.1, "brow_lower": 0.6,
-                 "lid_tighten_left": 0.5, "lid_tighten_right": 0.5, "chin_raise": 0.4,
-                 "lip_corner_depress": 0.3}, 0.03),
-    "fear": ({"brow_raise_left": 0.7, "brow_raise_right": 0.7, "inner_brow_raise": 1.0,
-              "brow_lower": 0.5, "upper_lid_raise": 1.0, "lip_stretch": 1.1,
-              "mouth_open": 0.5}, 0.11),
-    "happiness": ({"cheek_raise": 1.0, "lip_corner_pull_left": 1.1, "lip_corner_pull_right": 1.1,
-                   "lid_tighten_left": 0.3, "lid_tighten_right": 0.3, "mouth_open": 0.3}, 0.04),
-    "sadness": ({"inner_brow_raise": 0.8, "brow_lower": 0.25, "lip_corner_depress": 0.9,
-                 "chin_raise": 0.4, "lid_tighten_left": 0.2, "lid_tighten_right": 0.2}, 0.0),
-    "surprise": ({"brow_raise_left": 1.0, "brow_raise_right": 1.0, "inner_brow_raise": 0.8,
-                  "upper_lid_raise": 1.0, "mouth_open": 0.7}, 0.14),
+    "anger": (
+        {
+            "brow_lower": 1.3,
+            "lid_tighten_left": 0.7,
+            "lid_tighten_right": 0.7,
+            "upper_lid_raise": 0.3,
+            "lip_press": 1.0,
+            "chin_raise": 0.5,
+        },
+        0.0,
+    ),
+    "disgust": (
+        {
+            "nose_wrinkle": 1.2,
+            "upper_lip_raise": 1.1,
+            "brow_lower": 0.6,
+            "lid_tighten_left": 0.5,
+            "lid_tighten_right": 0.5,
+            "chin_raise": 0.4,
+            "lip_corner_depress": 0.3,
+        },
+        0.03,
+    ),
+    "fear": (
+        {
+            "brow_raise_left": 0.7,
+            "brow_raise_right": 0.7,
+            "inner_brow_raise": 1.0,
+            "brow_lower": 0.5,
+            "upper_lid_raise": 1.0,
+            "lip_stretch": 1.1,
+            "mouth_open": 0.5,
+        },
+        0.11,
+    ),
+    "happiness": (
+        {
+            "cheek_raise": 1.0,
+            "lip_corner_pull_left": 1.1,
+            "lip_corner_pull_right": 1.1,
+            "lid_tighten_left": 0.3,
+            "lid_tighten_right": 0.3,
+            "mouth_open": 0.3,
+        },
+        0.04,
+    ),
+    "sadness": (
+        {
+            "inner_brow_raise": 0.8,
+            "brow_lower": 0.25,
+            "lip_corner_depress": 0.9,
+            "chin_raise": 0.4,
+            "lid_tighten_left": 0.2,
+            "lid_tighten_right": 0.2,
+        },
+        0.0,
+    ),
+    "surprise": (
+        {
+            "brow_raise_left": 1.0,
+            "brow_raise_right": 1.0,
+            "inner_brow_raise": 0.8,
+            "upper_lid_raise": 1.0,
+            "mouth_open": 0.7,
+        },
+        0.14,
+    ),
 }
 
 

@@ -46,8 +46,7 @@ def load_landmark_embedding(path: str | os.PathLike) -> tuple[np.ndarray, np.nda
     face_idx = to_numpy(content["lmk_face_idx"]).astype(np.int64).reshape(-1)
     b_coords = to_numpy(content["lmk_b_coords"]).astype(np.float64)
     if b_coords.shape != (len(face_idx), 3):
-        raise InputFileError(path, f"lmk_b_coords has shape {b_coords.shape}, "
-                                   f"expected ({len(face_idx)}, 3)")
+        raise InputFileError(path, f"lmk_b_coords has shape {b_coords.shape}, expected ({len(face_idx)}, 3)")
     return face_idx, b_coords
 
 
@@ -78,8 +77,9 @@ def _model_from_pickle(path: Path, n_shape_total: int) -> FlameModel:
     )
 
 
-def load_flame(path: str | os.PathLike, n_shape_total: int = 300,
-               landmarks: str | os.PathLike | None = None) -> FlameModel:
+def load_flame(
+    path: str | os.PathLike, n_shape_total: int = 300, landmarks: str | os.PathLike | None = None
+) -> FlameModel:
     """Load a FLAME model (pkl in metres, or a ``save_flame_npz`` file in mm) in millimetres.
 
     shapedirs' last axis is split at ``n_shape_total``: identity before, expression after
@@ -89,10 +89,7 @@ def load_flame(path: str | os.PathLike, n_shape_total: int = 300,
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "FLAME model file not found")
-    if path.suffix == ".npz":
-        model = load_flame_npz(path)
-    else:
-        model = _model_from_pickle(path, n_shape_total)
+    model = load_flame_npz(path) if path.suffix == ".npz" else _model_from_pickle(path, n_shape_total)
     if landmarks is None and landmarks_path_for(path).is_file():
         landmarks = landmarks_path_for(path)
     if landmarks is not None:

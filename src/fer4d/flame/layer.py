@@ -31,8 +31,7 @@ class FlameLayer(nn.Module):
     double precision (casting a float32 layer up keeps float32's rounding of the model).
     """
 
-    def __init__(self, model: FlameModel, n_shape: int, n_expr: int,
-                 dtype: torch.dtype = torch.float32):
+    def __init__(self, model: FlameModel, n_shape: int, n_expr: int, dtype: torch.dtype = torch.float32):
         super().__init__()
         if not 0 <= n_shape <= model.shapedirs.shape[2]:
             raise ValueError(f"n_shape={n_shape}: the model has {model.shapedirs.shape[2]}")
@@ -41,23 +40,19 @@ class FlameLayer(nn.Module):
         self.n_shape, self.n_expr = n_shape, n_expr
         self.n_vertices = model.n_vertices
         self.parents = [int(p) for p in model.parents]
-        directions = np.concatenate(
-            [model.shapedirs[:, :, :n_shape], model.exprdirs[:, :, :n_expr]], axis=2)  # (V,3,K)
+        directions = np.concatenate([model.shapedirs[:, :, :n_shape], model.exprdirs[:, :, :n_expr]], axis=2)  # (V,3,K)
         flat_directions = directions.reshape(-1, n_shape + n_expr)  # (V*3, K)
         joint_directions = np.einsum("jv,vck->jck", model.J_regressor, directions)
         as_tensor = lambda array: torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
         self.register_buffer("v_template", as_tensor(model.v_template))
         self.register_buffer("directions", as_tensor(flat_directions))  # (V*3, K)
         self.register_buffer("joint_template", as_tensor(model.J_regressor @ model.v_template))
-        self.register_buffer("joint_directions",
-                             as_tensor(joint_directions.reshape(N_JOINTS * 3, -1)))  # (15, K)
-        self.register_buffer("posedirs",
-                             as_tensor(model.posedirs.reshape(-1, model.posedirs.shape[2])))
+        self.register_buffer("joint_directions", as_tensor(joint_directions.reshape(N_JOINTS * 3, -1)))  # (15, K)
+        self.register_buffer("posedirs", as_tensor(model.posedirs.reshape(-1, model.posedirs.shape[2])))
         self.register_buffer("weights", as_tensor(model.weights))
         self.register_buffer("faces", torch.as_tensor(model.faces, dtype=torch.long))
         if model.lmk_face_idx is not None:
-            self.register_buffer("lmk_face_idx",
-                                 torch.as_tensor(model.lmk_face_idx, dtype=torch.long))
+            self.register_buffer("lmk_face_idx", torch.as_tensor(model.lmk_face_idx, dtype=torch.long))
             self.register_buffer("lmk_b_coords", as_tensor(model.lmk_b_coords))
         else:
             self.lmk_face_idx = self.lmk_b_coords = None
@@ -78,8 +73,9 @@ class FlameLayer(nn.Module):
         """Unposed joints (B, 5, 3) mm of the stacked coefficients (B, n_shape + n_expr)."""
         return self.joint_template + lbs.blend_shapes(coefficients, self.joint_directions)
 
-    def pose_rest(self, rest: torch.Tensor, joints: torch.Tensor, pose: torch.Tensor,
-                  translation: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def pose_rest(
+        self, rest: torch.Tensor, joints: torch.Tensor, pose: torch.Tensor, translation: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Pose an unposed mesh: rest (B, V, 3), joints (B, 5, 3), pose (B, 5, 3) axis-angle rad,
         translation (B, 3) mm or None → vertices (B, V, 3) and posed joints (B, 5, 3), mm."""
         rotations = lbs.rodrigues(pose)  # (B, 5, 3, 3)
@@ -91,9 +87,14 @@ class FlameLayer(nn.Module):
             posed_joints = posed_joints + translation[:, None, :]
         return vertices, posed_joints
 
-    def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
-                pose: torch.Tensor | None = None, translation: torch.Tensor | None = None,
-                batch_size: int = 1) -> FlameOutput:
+    def forward(
+        self,
+        shape: torch.Tensor | None = None,
+        expression: torch.Tensor | None = None,
+        pose: torch.Tensor | None = None,
+        translation: torch.Tensor | None = None,
+        batch_size: int = 1,
+    ) -> FlameOutput:
         """Pose the model.
 
         shape: (B, n_shape). expression: (B, n_expr). pose: (B, 5, 3) axis-angle in radians for
@@ -112,6 +113,5 @@ class FlameLayer(nn.Module):
         vertices, posed_joints = self.pose_rest(rest, joints, pose, translation)
         landmarks = None
         if self.lmk_face_idx is not None:
-            landmarks = lbs.barycentric_points(vertices, self.faces, self.lmk_face_idx,
-                                               self.lmk_b_coords)
+            landmarks = lbs.barycentric_points(vertices, self.faces, self.lmk_face_idx, self.lmk_b_coords)
         return FlameOutput(vertices, landmarks, posed_joints)

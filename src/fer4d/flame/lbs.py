@@ -22,8 +22,7 @@ def rodrigues(axis_angle: torch.Tensor) -> torch.Tensor:
     cos, sin = torch.cos(angle)[..., None], torch.sin(angle)[..., None]  # (..., 1, 1)
     x, y, z = axis.unbind(-1)
     zero = torch.zeros_like(x)
-    skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(
-        *axis.shape[:-1], 3, 3)
+    skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(*axis.shape[:-1], 3, 3)
     eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device)
     return eye + sin * skew + (1 - cos) * (skew @ skew)
 
@@ -47,8 +46,9 @@ def pose_features(rotations: torch.Tensor) -> torch.Tensor:
     return (rotations[:, 1:] - eye).reshape(rotations.shape[0], -1)
 
 
-def rigid_transforms(rotations: torch.Tensor, joints: torch.Tensor,
-                     parents: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def rigid_transforms(
+    rotations: torch.Tensor, joints: torch.Tensor, parents: list[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Compose joint rotations along the kinematic tree.
 
     rotations: (B, J, 3, 3) local rotations. joints: (B, J, 3) rest joint locations.
@@ -87,8 +87,9 @@ def skin(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor
     return (blended[..., :3] * vertices[:, :, None, :]).sum(-1) + blended[..., 3]
 
 
-def barycentric_points(vertices: torch.Tensor, faces: torch.Tensor, face_idx: torch.Tensor,
-                       b_coords: torch.Tensor) -> torch.Tensor:
+def barycentric_points(
+    vertices: torch.Tensor, faces: torch.Tensor, face_idx: torch.Tensor, b_coords: torch.Tensor
+) -> torch.Tensor:
     """Points given by barycentric coordinates in mesh triangles (e.g. landmarks).
 
     vertices: (B, V, 3). faces: (F, 3) long. face_idx: (L,) long. b_coords: (L, 3).

@@ -73,9 +73,7 @@ class FlameModel:
         }
         for name, shape in expected.items():
             actual = getattr(self, name).shape
-            if len(actual) != len(shape) or any(
-                want is not None and want != got for want, got in zip(shape, actual)
-            ):
+            if len(actual) != len(shape) or any(want is not None and want != got for want, got in zip(shape, actual)):
                 raise InputFileError(path, f"{name} has shape {actual}, expected {shape}")
         if self.faces.ndim != 2 or self.faces.shape[1] != 3:
             raise InputFileError(path, f"faces have shape {self.faces.shape}, expected (F, 3)")
@@ -96,9 +94,8 @@ def save_flame_npz(model: FlameModel, path: str | os.PathLike) -> Path:
     arrays = {name: value for name, value in arrays.items() if value is not None}
     arrays["units"] = np.array("mm")
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
     return path
 
 

@@ -31,12 +31,10 @@ def emotion_meshes(model_path: str | os.PathLike) -> list[Panel]:
         pose[row, JAW, 0] = prototypes[label].jaw
     with torch.no_grad():
         vertices = layer(expression=expression, pose=pose).vertices.numpy()
-    return [Panel(vertices=v.astype(np.float32), faces=model.faces, title=label)
-            for v, label in zip(vertices, labels)]
+    return [Panel(vertices=v.astype(np.float32), faces=model.faces, title=label) for v, label in zip(vertices, labels)]
 
 
 def render_emotions(model_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     """Render the template and the six emotion prototypes of ``model_path`` to a PNG (dark
     background, so eye and mouth openings look dark)."""
-    return render_meshes(emotion_meshes(model_path), out_path, columns=4,
-                         background="#2a2222", title_color="white")
+    return render_meshes(emotion_meshes(model_path), out_path, columns=4, background="#2a2222", title_color="white")

@@ -21,5 +21,8 @@ def face_region(model: FlameModel, margin_mm: float = 25.0) -> np.ndarray:
     vertices = model.v_template
     eye_y = joints[EYES, 1].mean()
     hairline_y = eye_y + 0.9 * (eye_y - joints[NECK, 1])
-    return ((vertices[:, 2] > joints[JAW, 2] + margin_mm) & (vertices[:, 1] > joints[NECK, 1])
-            & (vertices[:, 1] < hairline_y))
+    return (
+        (vertices[:, 2] > joints[JAW, 2] + margin_mm)
+        & (vertices[:, 1] > joints[NECK, 1])
+        & (vertices[:, 1] < hairline_y)
+    )

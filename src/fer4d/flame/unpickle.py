@@ -40,8 +40,15 @@ _BUILTIN_GLOBALS = {
     ("_codecs", "encode"): lambda text, encoding="utf-8": text.encode(encoding),
 }
 _SPARSE_CLASSES = {"csc_matrix", "csr_matrix", "coo_matrix", "csc_array", "csr_array", "coo_array"}
-_SPARSE_MODULES = {"scipy.sparse", "scipy.sparse.csc", "scipy.sparse.csr", "scipy.sparse.coo",
-                   "scipy.sparse._csc", "scipy.sparse._csr", "scipy.sparse._coo"}
+_SPARSE_MODULES = {
+    "scipy.sparse",
+    "scipy.sparse.csc",
+    "scipy.sparse.csr",
+    "scipy.sparse.coo",
+    "scipy.sparse._csc",
+    "scipy.sparse._csr",
+    "scipy.sparse._coo",
+}
 _CHUMPY_GLOBALS = {("chumpy.ch", "Ch"), ("chumpy", "Ch")}
 
 

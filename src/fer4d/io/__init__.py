@@ -6,7 +6,11 @@ Stage function: ``ingest_sequence(frames, out_path, quarantine_path, subject, la
 from fer4d.io.clean import clean_scan, guess_scale_to_mm
 from fer4d.io.ingest import ingest_sequence
 from fer4d.io.layouts import (
-    LABEL_FOLDERS, SequenceEntry, discover_sequences, label_for_folder, natural_key,
+    LABEL_FOLDERS,
+    SequenceEntry,
+    discover_sequences,
+    label_for_folder,
+    natural_key,
     unknown_label_folders,
 )
 from fer4d.io.options import IngestOptions

@@ -25,9 +25,15 @@ def _ingest(args: argparse.Namespace) -> int:
         print(f"fer4d: error: {folder}: cannot tell the expression from the folder name; pass --label")
         return 2
     options = IngestOptions(units=args.units, crop=args.crop, max_points=args.max_points)
-    summary = ingest_sequence(list_frames(folder, args.extension), args.out,
-                              args.quarantine or Path(args.out).with_suffix(".quarantine.json"),
-                              args.subject or folder.parent.name, label, options, strict=args.strict)
+    summary = ingest_sequence(
+        list_frames(folder, args.extension),
+        args.out,
+        args.quarantine or Path(args.out).with_suffix(".quarantine.json"),
+        args.subject or folder.parent.name,
+        label,
+        options,
+        strict=args.strict,
+    )
     print(json.dumps(summary))
     return 0 if summary["status"] == "ok" else 1
 
@@ -36,9 +42,14 @@ def _scan_info(args: argparse.Namespace) -> int:
     scan = read_scan(args.file)
     finite = scan.vertices[np.isfinite(scan.vertices).all(1)]
     lo, hi = (finite.min(0), finite.max(0)) if len(finite) else (np.full(3, np.nan),) * 2
-    info = {"file": str(args.file), "vertices": len(scan.vertices), "faces": len(scan.faces),
-            "bbox_min": lo.round(4).tolist(), "bbox_max": hi.round(4).tolist(),
-            "units_guess": units_name(guess_scale_to_mm(extent(scan.vertices)))}
+    info = {
+        "file": str(args.file),
+        "vertices": len(scan.vertices),
+        "faces": len(scan.faces),
+        "bbox_min": lo.round(4).tolist(),
+        "bbox_max": hi.round(4).tolist(),
+        "units_guess": units_name(guess_scale_to_mm(extent(scan.vertices))),
+    }
     print(json.dumps(info) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
     return 0
 
@@ -52,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("--label", help="default: from the folder name (Happy, happiness, HA, ...)")
     ingest.add_argument("--extension", default="wrl")
     ingest.add_argument("--units", default="auto", choices=["auto", "mm", "cm", "m"])
-    ingest.add_argument("--crop", default=IngestOptions.crop, choices=["none", "component", "radius", "component+radius"])
+    ingest.add_argument(
+        "--crop", default=IngestOptions.crop, choices=["none", "component", "radius", "component+radius"]
+    )
     ingest.add_argument("--max-points", type=int, default=IngestOptions.max_points)
     ingest.add_argument("--strict", action="store_true", help="fail on the first bad file")
     ingest.set_defaults(func=_ingest)

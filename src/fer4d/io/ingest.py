@@ -29,9 +29,18 @@ log = logging.getLogger(__name__)
 GROUND_TRUTH_FILE = "ground_truth.h5"
 PER_FRAME_TRUTH = ("vertices", "vertices_canonical", "params/expression", "params/pose", "params/translation")
 UNIT_SCALES = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
-STAT_KEYS = ("vertices_in", "faces_in", "removed_nonfinite", "removed_duplicate",
-             "removed_degenerate_faces", "removed_unreferenced", "removed_by_crop",
-             "removed_by_budget", "vertices_out", "faces_out")
+STAT_KEYS = (
+    "vertices_in",
+    "faces_in",
+    "removed_nonfinite",
+    "removed_duplicate",
+    "removed_degenerate_faces",
+    "removed_unreferenced",
+    "removed_by_crop",
+    "removed_by_budget",
+    "vertices_out",
+    "faces_out",
+)
 
 
 class _Quarantine:
@@ -80,9 +89,17 @@ def _write(out_path, subject, label, kept, stats, sources, frame_index, scale, t
         if truth is not None:
             for name, values in truth.items():
                 f[f"ground_truth/{name}"] = values
-        f.attrs.update({"subject": subject, "label": label, "status": "ok" if n else "empty",
-                        "n_frames": n, "units_detected": units_name(scale), "scale_to_mm": scale,
-                        "fer4d_version": __version__})
+        f.attrs.update(
+            {
+                "subject": subject,
+                "label": label,
+                "status": "ok" if n else "empty",
+                "n_frames": n,
+                "units_detected": units_name(scale),
+                "scale_to_mm": scale,
+                "fer4d_version": __version__,
+            }
+        )
 
 
 def _ground_truth(folder: Path, frame_index: list[int], n_total: int) -> dict[str, np.ndarray] | None:
@@ -105,10 +122,16 @@ def _ground_truth(folder: Path, frame_index: list[int], n_total: int) -> dict[st
         raise InputFileError(path, f"cannot read ground truth ({err})") from err
 
 
-def ingest_sequence(frames: list[str | os.PathLike], out_path: str | os.PathLike,
-                    quarantine_path: str | os.PathLike, subject: str, label: str,
-                    options: IngestOptions, strict: bool = False,
-                    folder: str | os.PathLike | None = None) -> dict:
+def ingest_sequence(
+    frames: list[str | os.PathLike],
+    out_path: str | os.PathLike,
+    quarantine_path: str | os.PathLike,
+    subject: str,
+    label: str,
+    options: IngestOptions,
+    strict: bool = False,
+    folder: str | os.PathLike | None = None,
+) -> dict:
     """Ingest one sequence's scan files (in order) → sequence ``.h5`` + quarantine ``.json``.
 
     ``folder`` (default: the first frame's folder) names the sequence in quarantine entries,
@@ -143,7 +166,13 @@ def ingest_sequence(frames: list[str | os.PathLike], out_path: str | os.PathLike
     truth = _ground_truth(folder, frame_index, len(frames)) if kept else None
     _write(out_path, subject, label, kept, stats, sources, frame_index, scale, truth)
     write_json(quarantine_path, quarantine.items)
-    summary = {"subject": subject, "label": label, "status": "ok" if kept else "empty", "frames": len(kept),
-               "quarantined": len(quarantine.items), "units": units_name(scale)}
+    summary = {
+        "subject": subject,
+        "label": label,
+        "status": "ok" if kept else "empty",
+        "frames": len(kept),
+        "quarantined": len(quarantine.items),
+        "units": units_name(scale),
+    }
     log.info("ingest %s/%s: %s", subject, label, json.dumps(summary))
     return summary

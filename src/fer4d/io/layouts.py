@@ -17,8 +17,12 @@ from fer4d import LABELS
 log = logging.getLogger(__name__)
 
 LABEL_FOLDERS = {
-    "anger": "Angry", "disgust": "Disgust", "fear": "Fear",
-    "happiness": "Happy", "sadness": "Sad", "surprise": "Surprise",
+    "anger": "Angry",
+    "disgust": "Disgust",
+    "fear": "Fear",
+    "happiness": "Happy",
+    "sadness": "Sad",
+    "surprise": "Surprise",
 }
 """Canonical label → BU-4DFE folder name."""
 
@@ -83,15 +87,20 @@ def _expression_folders(root: Path, layout: str, label_map: dict[str, str] | Non
             yield subject_dir, expression_dir, label
 
 
-def unknown_label_folders(root: str | os.PathLike, layout: str = "bu4dfe",
-                          label_map: dict[str, str] | None = None) -> list[Path]:
+def unknown_label_folders(
+    root: str | os.PathLike, layout: str = "bu4dfe", label_map: dict[str, str] | None = None
+) -> list[Path]:
     """Expression folders under ``root`` whose name maps to no label (what discovery skips)."""
     return [folder for _, folder, label in _expression_folders(Path(root), layout, label_map) if label is None]
 
 
-def discover_sequences(root: str | os.PathLike, layout: str = "bu4dfe", extension: str = "wrl",
-                       label_map: dict[str, str] | None = None,
-                       unknown_labels: str = "skip") -> list[SequenceEntry]:
+def discover_sequences(
+    root: str | os.PathLike,
+    layout: str = "bu4dfe",
+    extension: str = "wrl",
+    label_map: dict[str, str] | None = None,
+    unknown_labels: str = "skip",
+) -> list[SequenceEntry]:
     """Every ``{subject}/{expression}`` folder under ``root``, sorted by subject and folder name.
 
     Folders whose expression maps to no label are logged and skipped (``unknown_labels="skip"``;

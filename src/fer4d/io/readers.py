@@ -64,9 +64,24 @@ def _read_vrml(path: Path) -> Scan:
     return _polydata_to_scan(merged, path)
 
 
-PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2, "int16": 2,
-             "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4, "float": 4, "float32": 4,
-             "double": 8, "float64": 8}
+PLY_SIZES = {
+    "char": 1,
+    "uchar": 1,
+    "int8": 1,
+    "uint8": 1,
+    "short": 2,
+    "ushort": 2,
+    "int16": 2,
+    "uint16": 2,
+    "int": 4,
+    "uint": 4,
+    "int32": 4,
+    "uint32": 4,
+    "float": 4,
+    "float32": 4,
+    "double": 8,
+    "float64": 8,
+}
 
 
 def _check_ply_complete(path: Path) -> None:
@@ -98,7 +113,10 @@ def _check_ply_complete(path: Path) -> None:
     else:
         complete = len(body) >= sum(n * size for n, size in elements)
     if not complete:
-        raise InputFileError(path, f"truncated PLY file: the body is shorter than its header's {elements[0][0] if elements else 0} vertices and faces need")
+        raise InputFileError(
+            path,
+            f"truncated PLY file: the body is shorter than its header's {elements[0][0] if elements else 0} vertices and faces need",
+        )
 
 
 def _read_off(path: Path) -> Scan:
@@ -160,5 +178,5 @@ def read_scan(path: str | os.PathLike) -> Scan:
         return _polydata_to_scan(pv.read(path), path)
     except InputFileError:
         raise
-    except Exception as err:  # noqa: BLE001 - any library failure is a problem with this file
+    except Exception as err:
         raise InputFileError(path, f"cannot parse {suffix[1:].upper()} ({type(err).__name__}: {err})") from err

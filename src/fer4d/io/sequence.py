@@ -45,19 +45,26 @@ def read_sequence(path: str | os.PathLike) -> IngestedSequence:
             frame_index = group["frame_index"][()].astype(np.int32)
             if len(v_off) != len(f_off) or len(v_off) != len(frame_index) + 1 or v_off[-1] != len(vertices):
                 raise InputFileError(path, "frame offsets do not match the frame arrays")
-            frames = [(vertices[v_off[t] : v_off[t + 1]].astype(np.float32),
-                       faces[f_off[t] : f_off[t + 1]].astype(np.int32))
-                      for t in range(len(frame_index))]
+            frames = [
+                (vertices[v_off[t] : v_off[t + 1]].astype(np.float32), faces[f_off[t] : f_off[t + 1]].astype(np.int32))
+                for t in range(len(frame_index))
+            ]
             truth = None
             if "ground_truth" in f:
                 truth = {}
                 f["ground_truth"].visititems(
-                    lambda name, item: truth.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
+                    lambda name, item: truth.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
+                )
             sequence = IngestedSequence(
-                subject=str(f.attrs["subject"]), label=str(f.attrs["label"]), status=str(f.attrs["status"]),
-                frames=frames, frame_index=frame_index,
+                subject=str(f.attrs["subject"]),
+                label=str(f.attrs["label"]),
+                status=str(f.attrs["status"]),
+                frames=frames,
+                frame_index=frame_index,
                 sources=[s.decode() if isinstance(s, bytes) else str(s) for s in group["source"][()]],
-                scale_to_mm=float(f.attrs["scale_to_mm"]), ground_truth=truth)
+                scale_to_mm=float(f.attrs["scale_to_mm"]),
+                ground_truth=truth,
+            )
     except (OSError, KeyError) as err:
         raise InputFileError(path, f"cannot read ingested sequence ({err})") from err
     if sequence.status not in ("ok", "empty"):

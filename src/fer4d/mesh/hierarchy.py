@@ -56,7 +56,10 @@ class MeshHierarchy:
         arrays = {"levels": np.array(len(self.vertices))}
         for l in range(len(self.vertices)):
             arrays[f"vertices_{l}"], arrays[f"faces_{l}"], arrays[f"spirals_{l}"] = (
-                self.vertices[l], self.faces[l], self.spirals[l])
+                self.vertices[l],
+                self.faces[l],
+                self.spirals[l],
+            )
         for name, ops in (("down", self.down), ("up", self.up)):
             for l, op in enumerate(ops):
                 coo = op.tocoo()
@@ -70,9 +73,10 @@ class MeshHierarchy:
 def load_hierarchy(path: str | os.PathLike) -> MeshHierarchy:
     with np.load(path) as data:
         levels = int(data["levels"])
-        get = lambda name, l: sp.csr_matrix(  # noqa: E731
+        get = lambda name, l: sp.csr_matrix(
             (data[f"{name}_{l}_val"], (data[f"{name}_{l}_row"], data[f"{name}_{l}_col"])),
-            shape=tuple(data[f"{name}_{l}_shape"]))
+            shape=tuple(data[f"{name}_{l}_shape"]),
+        )
         return MeshHierarchy(
             vertices=[data[f"vertices_{l}"] for l in range(levels)],
             faces=[data[f"faces_{l}"] for l in range(levels)],
@@ -85,10 +89,11 @@ def load_hierarchy(path: str | os.PathLike) -> MeshHierarchy:
 def decimate(vertices: np.ndarray, faces: np.ndarray, factor: int):
     """→ coarse vertices (V_c, 3), coarse faces (F_c, 3), mapping (V,) fine → coarse index."""
     _, _, collapses = fast_simplification.simplify(
-        vertices.astype(np.float64), faces.astype(np.int64), target_reduction=1.0 - 1.0 / factor,
-        return_collapses=True)
+        vertices.astype(np.float64), faces.astype(np.int64), target_reduction=1.0 - 1.0 / factor, return_collapses=True
+    )
     coarse, coarse_faces, mapping = fast_simplification.replay_simplification(
-        vertices.astype(np.float64), faces.astype(np.int64), collapses)
+        vertices.astype(np.float64), faces.astype(np.int64), collapses
+    )
     return coarse.astype(np.float32), coarse_faces.astype(np.int64), mapping.astype(np.int64)
 
 
@@ -166,8 +171,9 @@ def build_hierarchy(vertices: np.ndarray, faces: np.ndarray, options: HierarchyO
     return MeshHierarchy(levels_v, levels_f, spirals, down, up)
 
 
-def build_hierarchy_file(store_path: str | os.PathLike, out_path: str | os.PathLike,
-                         options: HierarchyOptions) -> MeshHierarchy:
+def build_hierarchy_file(
+    store_path: str | os.PathLike, out_path: str | os.PathLike, options: HierarchyOptions
+) -> MeshHierarchy:
     """Stage ``hierarchy``: the hierarchy of the store's template, saved to ``out_path``."""
     from fer4d.store import MeshStore
 

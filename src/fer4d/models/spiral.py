@@ -32,8 +32,7 @@ class SpiralConv(nn.Module):
         self.linear = nn.Linear(in_channels * indices.shape[1], out_channels)
         self.transform_first = out_channels < in_channels
         positions = torch.arange(indices.shape[1])
-        self.register_buffer("block_indices", (indices * indices.shape[1] + positions).reshape(-1),
-                             persistent=False)
+        self.register_buffer("block_indices", (indices * indices.shape[1] + positions).reshape(-1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, n_vertices, in_channels = x.shape
@@ -43,7 +42,7 @@ class SpiralConv(nn.Module):
         spiral_length, out_channels = self.indices.shape[1], self.linear.out_features
         # weight (C_out, S*C_in) → per-position blocks (C_in, S*C_out)
         blocks = self.linear.weight.reshape(out_channels, spiral_length, in_channels).permute(2, 1, 0)
-        mapped = (x @ blocks.reshape(in_channels, spiral_length * out_channels))
+        mapped = x @ blocks.reshape(in_channels, spiral_length * out_channels)
         mapped = mapped.reshape(batch, n_vertices * spiral_length, out_channels)
         picked = mapped.index_select(1, self.block_indices).reshape(batch, n_vertices, spiral_length, out_channels)
         return picked.sum(2) + self.linear.bias
@@ -75,8 +74,9 @@ class SpiralAutoencoder(nn.Module):
     ``len(filters)`` pooling levels (a ``MeshHierarchy`` provides them).
     """
 
-    def __init__(self, spirals: list, down: list, up: list, filters=(16, 32, 64), latent: int = 64,
-                 in_channels: int = 3):
+    def __init__(
+        self, spirals: list, down: list, up: list, filters=(16, 32, 64), latent: int = 64, in_channels: int = 3
+    ):
         super().__init__()
         levels = len(filters)
         if len(down) < levels or len(up) < levels or len(spirals) < levels + 1:
@@ -85,7 +85,8 @@ class SpiralAutoencoder(nn.Module):
         self.coarsest = down[levels - 1].shape[0]
         channels = [in_channels, *filters]
         self.encoder_convs = nn.ModuleList(
-            SpiralConv(channels[l], channels[l + 1], torch.as_tensor(spirals[l])) for l in range(levels))
+            SpiralConv(channels[l], channels[l + 1], torch.as_tensor(spirals[l])) for l in range(levels)
+        )
         self.pools = nn.ModuleList(SparsePool(down[l]) for l in range(levels))
         self.to_latent = nn.Linear(self.coarsest * filters[-1], latent)
         self.from_latent = nn.Linear(latent, self.coarsest * filters[-1])
@@ -93,7 +94,8 @@ class SpiralAutoencoder(nn.Module):
         out_channels = [*reversed(channels[1:-1])]
         self.decoder_convs = nn.ModuleList(
             SpiralConv(c_in, c_out, torch.as_tensor(spirals[l]))
-            for c_in, c_out, l in zip(reversed(filters), out_channels, reversed(range(1, levels))))
+            for c_in, c_out, l in zip(reversed(filters), out_channels, reversed(range(1, levels)))
+        )
         self.output_conv = SpiralConv(filters[0], in_channels, torch.as_tensor(spirals[0]))
         self.activation = nn.ELU()
 

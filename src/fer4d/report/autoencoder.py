@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from numbers import Real
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _test_error(data: dict) -> float | None:
 def read_autoencoder_metrics(path: str | os.PathLike) -> tuple[dict[str, list[float]], float | None]:
     """``(curves, test_error_mm)`` of one fold's metrics file; empty/None where not found."""
     try:
-        data = json.loads(open(path).read())
+        data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         log.warning("%s: cannot read auto-encoder metrics (%s); left out of the report", path, err)
         return {}, None

@@ -10,6 +10,7 @@ import csv
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +24,7 @@ FOLD_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
 def read_predictions(path: str | os.PathLike) -> dict:
     """One fold's predictions file, checked for the keys the report needs."""
     try:
-        data = json.loads(open(path).read())
+        data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise InputFileError(path, f"cannot read predictions JSON: {err}") from err
     if (
@@ -38,9 +39,7 @@ def read_predictions(path: str | os.PathLike) -> dict:
             or item["true"] not in data["labels"]
             or item["pred"] not in data["labels"]
         ):
-            raise InputFileError(
-                path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label"
-            )
+            raise InputFileError(path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label")
     return data
 
 
@@ -89,11 +88,7 @@ def write_metrics_csv(path: str | os.PathLike, metrics: dict) -> None:
     """Long-format CSV ``scope,metric,value``: overall, per fold, mean/std, and per class."""
     rows = [("overall", name, metrics[name]) for name in (*FOLD_METRICS, "n")]
     rows += [(f"fold_{f['fold']}", name, f[name]) for f in metrics["folds"] for name in (*FOLD_METRICS, "n")]
-    rows += [
-        (f"fold_{stat}", name, metrics[f"fold_{stat}"][name])
-        for stat in ("mean", "std")
-        for name in FOLD_METRICS
-    ]
+    rows += [(f"fold_{stat}", name, metrics[f"fold_{stat}"][name]) for stat in ("mean", "std") for name in FOLD_METRICS]
     rows += [
         (f"class_{label}", name, value)
         for label, scores in metrics["per_class"].items()

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from fer4d.atomic import atomic_path  # noqa: E402
-from fer4d.report.metrics import row_normalised  # noqa: E402
+from fer4d.atomic import atomic_path
+from fer4d.report.metrics import row_normalised
 
 
 def save_figure(figure: plt.Figure, *paths: str | os.PathLike) -> None:
@@ -23,9 +23,7 @@ def save_figure(figure: plt.Figure, *paths: str | os.PathLike) -> None:
     plt.close(figure)
 
 
-def plot_confusion_matrix(
-    counts: np.ndarray, labels: Sequence[str], title: str, *paths: str | os.PathLike
-) -> None:
+def plot_confusion_matrix(counts: np.ndarray, labels: Sequence[str], title: str, *paths: str | os.PathLike) -> None:
     """Row-normalised confusion matrix (rows = true label) with percentages in the cells.
 
     ``counts (C, C) int``. Laid out like Figure 2 of the reference paper: true labels down,
@@ -69,10 +67,11 @@ def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> 
             epochs = member.get("epochs", [])
             x = [e["epoch"] for e in epochs]
             for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-                label = (lambda split: f"fold {fold} {split}") if index == 0 else (lambda split: None)
+                label = (lambda split, fold=fold: f"fold {fold} {split}") if index == 0 else (lambda split: None)
                 axis.plot(x, [e[f"train_{key}"] for e in epochs], color=colour, alpha=0.7, label=label("train"))
-                axis.plot(x, [e[f"val_{key}"] for e in epochs], color=colour, alpha=0.7, linestyle="--",
-                          label=label("val"))
+                axis.plot(
+                    x, [e[f"val_{key}"] for e in epochs], color=colour, alpha=0.7, linestyle="--", label=label("val")
+                )
                 if "best_epoch" in member:
                     axis.axvline(member["best_epoch"], color=colour, alpha=0.2, linewidth=1)
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy", title="transformer loss")
@@ -81,9 +80,7 @@ def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> 
     save_figure(figure, path)
 
 
-def plot_reconstruction(
-    curves: Sequence[dict], test_errors: Sequence[float | None], path: str | os.PathLike
-) -> None:
+def plot_reconstruction(curves: Sequence[dict], test_errors: Sequence[float | None], path: str | os.PathLike) -> None:
     """Auto-encoder training curves per fold (left) and test reconstruction error in mm (right).
 
     ``curves``: per fold ``{series_name: [values per epoch]}``; ``test_errors``: per fold, mm or None.

@@ -17,7 +17,7 @@ from fer4d.errors import InputFileError
 
 def evenly_spaced(n_frames: int, count: int) -> list[int]:
     """``count`` frame positions spread over ``0..n_frames-1`` (first and last included)."""
-    return sorted({int(round(i)) for i in np.linspace(0, n_frames - 1, min(count, n_frames))})
+    return sorted({round(i) for i in np.linspace(0, n_frames - 1, min(count, n_frames))})
 
 
 def read_scan_points(scan_path: str | os.PathLike, frame_index: int) -> np.ndarray | None:
@@ -56,17 +56,13 @@ def render_registered_sequence(
             vertices_scan = np.asarray(f["vertices_scan"], np.float32) if "vertices_scan" in f else None
             frame_index = np.asarray(f["frame_index"]) if "frame_index" in f else np.arange(len(vertices))
             scan_to_model = (
-                np.asarray(f["params/scan_to_model"], np.float64)
-                if "params/scan_to_model" in f
-                else np.eye(4)
+                np.asarray(f["params/scan_to_model"], np.float64) if "params/scan_to_model" in f else np.eye(4)
             )
             name = f"{f.attrs.get('subject', '?')} / {f.attrs.get('label', '?')}"
     except (OSError, KeyError) as err:
         raise InputFileError(fit_path, f"cannot read fit: {err}") from err
     if vertices.ndim != 3 or len(vertices) == 0:
-        raise InputFileError(
-            fit_path, f"vertices have shape {vertices.shape}, expected (T, V, 3) with T >= 1"
-        )
+        raise InputFileError(fit_path, f"vertices have shape {vertices.shape}, expected (T, V, 3) with T >= 1")
     panels = [
         Panel(vertices[t], faces, f"{name}: frame {int(frame_index[t])}")
         for t in evenly_spaced(len(vertices), n_frames)
@@ -77,9 +73,7 @@ def render_registered_sequence(
         if scan is not None:
 
             def to_model(points: np.ndarray) -> np.ndarray:
-                return points @ scan_to_model[:3, :3].T.astype(np.float32) + scan_to_model[:3, 3].astype(
-                    np.float32
-                )
+                return points @ scan_to_model[:3, :3].T.astype(np.float32) + scan_to_model[:3, 3].astype(np.float32)
 
             panels.append(
                 Panel(

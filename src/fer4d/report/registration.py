@@ -52,7 +52,7 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
                 )
                 entry = {
                     "key": key,
-                    "n_frames": int(len(residual)),
+                    "n_frames": len(residual),
                     "residual_median_mm": float(np.median(residual)),
                     "flagged_fraction": float(flagged.mean()) if len(flagged) else 0.0,
                 }
@@ -67,9 +67,7 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
         raise InputFileError(store_path, f"cannot read store: {err}") from err
     # A measure counts only when every sequence has it, so the frame arrays stay aligned.
     frames = {
-        name: np.concatenate(parts)
-        for name, parts in collected.items()
-        if parts and len(parts) == len(sequences)
+        name: np.concatenate(parts) for name, parts in collected.items() if parts and len(parts) == len(sequences)
     }
     return frames, sequences
 

@@ -79,8 +79,12 @@ def render_meshes(
         raise ValueError("render_meshes needs at least one panel")
     columns = columns or min(len(items), 4)
     rows = math.ceil(len(items) / columns)
-    plotter = pv.Plotter(off_screen=True, shape=(rows, columns),
-                         window_size=(panel_size[0] * columns, panel_size[1] * rows), border=False)
+    plotter = pv.Plotter(
+        off_screen=True,
+        shape=(rows, columns),
+        window_size=(panel_size[0] * columns, panel_size[1] * rows),
+        border=False,
+    )
     plotter.set_background(background)
     extents = [np.ptp(np.asarray(item.vertices), axis=0).max() for item in items]
     direction = np.asarray(view_direction, dtype=float)
@@ -91,14 +95,17 @@ def render_meshes(
         if item.faces is None:
             plotter.add_mesh(mesh, color=color, point_size=3, render_points_as_spheres=True)
         elif item.scalars is not None:
-            plotter.add_mesh(mesh, scalars=np.asarray(item.scalars), cmap=cmap, smooth_shading=True,
-                             show_scalar_bar=True)
+            plotter.add_mesh(
+                mesh, scalars=np.asarray(item.scalars), cmap=cmap, smooth_shading=True, show_scalar_bar=True
+            )
         else:
-            plotter.add_mesh(mesh, color=color, smooth_shading=True, specular=0.2,
-                             backface_params={"color": backface_color})
+            plotter.add_mesh(
+                mesh, color=color, smooth_shading=True, specular=0.2, backface_params={"color": backface_color}
+            )
         if item.overlay_points is not None:
-            plotter.add_mesh(_polydata(item.overlay_points, None), color=overlay_color,
-                             point_size=3, render_points_as_spheres=True)
+            plotter.add_mesh(
+                _polydata(item.overlay_points, None), color=overlay_color, point_size=3, render_points_as_spheres=True
+            )
         if item.title:
             plotter.add_text(item.title, font_size=11, color=title_color, position="upper_edge")
         centre = np.asarray(item.vertices).mean(axis=0)

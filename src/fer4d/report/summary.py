@@ -11,16 +11,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence]) -> list[str]:
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def render_summary(
-    metrics: dict, registration: dict | None, reconstruction: dict, memory: dict | None
-) -> str:
+def render_summary(metrics: dict, registration: dict | None, reconstruction: dict, memory: dict | None) -> str:
     """Markdown text of the whole report (figure files are expected beside ``report.md``)."""
     mean, std = metrics["fold_mean"], metrics["fold_std"]
     lines = [
@@ -39,10 +37,7 @@ def render_summary(
     ]
     lines += _table(
         ["label", "precision", "recall", "F1", "support"],
-        [
-            (label, s["precision"], s["recall"], s["f1"], s["support"])
-            for label, s in metrics["per_class"].items()
-        ],
+        [(label, s["precision"], s["recall"], s["f1"], s["support"]) for label, s in metrics["per_class"].items()],
     )
     lines += _table(
         ["fold", "test sequences", "accuracy", "balanced accuracy", "macro F1"],
@@ -58,10 +53,7 @@ def render_summary(
     ]
     lines += _table(
         ["fold", "auto-encoder test error (mm)"],
-        [
-            (fold, "n/a" if error is None else error)
-            for fold, error in enumerate(reconstruction["test_error_mm"])
-        ],
+        [(fold, "n/a" if error is None else error) for fold, error in enumerate(reconstruction["test_error_mm"])],
     )
     lines += ["## Registration", ""]
     if registration:
@@ -72,11 +64,7 @@ def render_summary(
         ]
         lines += _table(
             ["measure (mm)", "mean", "median", "p90", "max"],
-            [
-                (name, d["mean"], d["median"], d["p90"], d["max"])
-                for name, d in registration["frames"].items()
-                if d
-            ],
+            [(name, d["mean"], d["median"], d["p90"], d["max"]) for name, d in registration["frames"].items() if d],
         )
     else:
         lines += ["No store given: registration quality not available.", ""]
@@ -92,10 +80,7 @@ def render_summary(
         lines += [f"Classifier training step, batch {memory['batch']}, device {memory['device']}.", ""]
         lines += _table(
             ["frames", "peak memory above baseline (MB)", "baseline (MB)", "ms per batch"],
-            [
-                (p["frames"], p["peak_mb"], p.get("baseline_mb", "n/a"), p["ms_per_batch"])
-                for p in memory["points"]
-            ],
+            [(p["frames"], p["peak_mb"], p.get("baseline_mb", "n/a"), p["ms_per_batch"]) for p in memory["points"]],
         )
     else:
         lines += ["No memory benchmark given.", ""]

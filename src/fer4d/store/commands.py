@@ -16,9 +16,11 @@ def inspect_store(path: str) -> str:
         keys = store.keys()
         infos = [store.info(k) for k in keys]
         attrs = store.attrs
-        lines = [f"{path}: {len(keys)} sequences, {sum(i.n_frames for i in infos)} frames, "
-                 f"{len(store.template_vertices)} vertices, {len(store.template_faces)} faces",
-                 f"created {attrs.get('created')} by fer4d {attrs.get('fer4d_version')}, config {attrs.get('config_hash')}"]
+        lines = [
+            f"{path}: {len(keys)} sequences, {sum(i.n_frames for i in infos)} frames, "
+            f"{len(store.template_vertices)} vertices, {len(store.template_faces)} faces",
+            f"created {attrs.get('created')} by fer4d {attrs.get('fer4d_version')}, config {attrs.get('config_hash')}",
+        ]
         labels = Counter(i.label for i in infos)
         lines.append("labels: " + ", ".join(f"{label} {labels[label]}" for label in store.labels))
         subjects = sorted({i.subject for i in infos})

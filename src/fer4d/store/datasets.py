@@ -51,8 +51,10 @@ class VertexStats:
 
     def _like(self, x):
         if isinstance(x, torch.Tensor):
-            return (torch.as_tensor(self.mean, dtype=x.dtype, device=x.device),
-                    torch.as_tensor(self.std, dtype=x.dtype, device=x.device))
+            return (
+                torch.as_tensor(self.mean, dtype=x.dtype, device=x.device),
+                torch.as_tensor(self.std, dtype=x.dtype, device=x.device),
+            )
         return self.mean, self.std
 
     def to_dict(self) -> dict[str, torch.Tensor]:

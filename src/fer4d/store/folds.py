@@ -36,7 +36,7 @@ def assign_test_groups(
     for subject in subjects:
         own = Counter(subject_labels[subject])
 
-        def cost(g: int) -> tuple[float, int]:
+        def cost(g: int, own: Counter = own) -> tuple[float, int]:
             return sum((counts[g][label] + n) ** 2 for label, n in own.items()), len(groups[g])
 
         best = min(range(n_groups), key=cost)
@@ -45,8 +45,7 @@ def assign_test_groups(
     return groups
 
 
-def make_folds(keys: list[str], subjects: list[str], labels: list[str], options: FoldOptions,
-               seed: int) -> list[Fold]:
+def make_folds(keys: list[str], subjects: list[str], labels: list[str], options: FoldOptions, seed: int) -> list[Fold]:
     """Folds over sequences ``keys`` whose subject and label are ``subjects[i]``, ``labels[i]``.
 
     Every subject is tested exactly once; each fold's validation subjects are a seeded random
@@ -75,7 +74,7 @@ def make_folds(keys: list[str], subjects: list[str], labels: list[str], options:
         rest = sorted(set(subject_labels) - set(test_subjects))
         n_val = min(max(1, math.ceil(options.val_fraction * len(rest))), len(rest) - 1)
         val_subjects = set(rng.choice(rest, size=n_val, replace=False).tolist())
-        pick = lambda chosen: sorted(k for s in sorted(chosen) for k in by_subject[s])  # noqa: E731
+        pick = lambda chosen: sorted(k for s in sorted(chosen) for k in by_subject[s])
         folds.append(
             Fold(
                 train=pick(s for s in rest if s not in val_subjects),

@@ -83,8 +83,9 @@ class MeshStore:
 
     def info(self, key: str) -> SequenceInfo:
         attrs = self.file["sequences"][key].attrs
-        return SequenceInfo(key, str(attrs["subject"]), str(attrs["label"]), int(attrs["label_index"]),
-                            int(attrs["n_frames"]))
+        return SequenceInfo(
+            key, str(attrs["subject"]), str(attrs["label"]), int(attrs["label_index"]), int(attrs["n_frames"])
+        )
 
     def sequence(self, key: str) -> np.ndarray:
         """(T, V, 3) float32, mm."""
@@ -107,5 +108,5 @@ class MeshStore:
         group = self.file["folds"].get(str(i))
         if group is None:
             raise IndexError(f"{self.path} has {self.n_folds} folds, no fold {i}")
-        read = lambda split: [s.decode() if isinstance(s, bytes) else str(s) for s in group[split][()]]  # noqa: E731
+        read = lambda split: [s.decode() if isinstance(s, bytes) else str(s) for s in group[split][()]]
         return Fold(train=read("train"), val=read("val"), test=read("test"))

@@ -49,8 +49,16 @@ class FitSequence:
     def keep(self, rows: np.ndarray) -> FitSequence:
         """The same sequence restricted to frames ``rows`` (bool mask or indices)."""
         params = {k: (v[rows] if k in PER_FRAME_PARAMS else v) for k, v in self.params.items()}
-        return FitSequence(self.path, self.subject, self.label, self.vertices[rows], self.faces,
-                           self.frame_index[rows], {k: v[rows] for k, v in self.quality.items()}, params)
+        return FitSequence(
+            self.path,
+            self.subject,
+            self.label,
+            self.vertices[rows],
+            self.faces,
+            self.frame_index[rows],
+            {k: v[rows] for k, v in self.quality.items()},
+            params,
+        )
 
 
 def read_fit(path: str | os.PathLike) -> FitSequence | None:
@@ -84,39 +92,63 @@ def apply_quality_policy(seq: FitSequence, options: StoreOptions) -> tuple[FitSe
     flagged = seq.quality.get("flagged", np.zeros(len(seq.frame_index), bool)).astype(bool)
     key = sequence_key(seq.subject, seq.label)
     if options.quality_policy == "drop_flagged_sequences" and flagged.mean() > options.max_flagged_fraction:
-        return None, {"file": seq.path, "key": key, "reason":
-                      f"{flagged.sum()}/{len(flagged)} frames flagged as poor fits "
-                      f"(more than max_flagged_fraction={options.max_flagged_fraction})"}
+        return None, {
+            "file": seq.path,
+            "key": key,
+            "reason": f"{flagged.sum()}/{len(flagged)} frames flagged as poor fits "
+            f"(more than max_flagged_fraction={options.max_flagged_fraction})",
+        }
     dropped = None
     if options.quality_policy == "drop_flagged_frames" and flagged.any():
-        dropped = {"file": seq.path, "key": key, "frames": seq.frame_index[flagged].tolist(),
-                   "reason": "frames flagged as poor fits"}
+        dropped = {
+            "file": seq.path,
+            "key": key,
+            "frames": seq.frame_index[flagged].tolist(),
+            "reason": "frames flagged as poor fits",
+        }
         seq = seq.keep(~flagged)
     if len(seq.frame_index) < options.min_frames:
-        return None, {"file": seq.path, "key": key,
-                      "reason": f"{len(seq.frame_index)} frames left, fewer than min_frames={options.min_frames}"}
+        return None, {
+            "file": seq.path,
+            "key": key,
+            "reason": f"{len(seq.frame_index)} frames left, fewer than min_frames={options.min_frames}",
+        }
     return seq, dropped
 
 
 def write_sequence(group: h5py.Group, seq: FitSequence, options: StoreOptions) -> None:
     n_vertices = seq.vertices.shape[1]
-    compression = {"gzip": dict(compression="gzip", compression_opts=options.compression_level),
-                   "lzf": dict(compression="lzf"), "none": {}}[options.compression]
-    group.create_dataset("vertices", data=seq.vertices, chunks=(1, n_vertices, 3), shuffle=True,
-                         **compression)
+    compression = {
+        "gzip": dict(compression="gzip", compression_opts=options.compression_level),
+        "lzf": dict(compression="lzf"),
+        "none": {},
+    }[options.compression]
+    group.create_dataset("vertices", data=seq.vertices, chunks=(1, n_vertices, 3), shuffle=True, **compression)
     group.create_dataset("frame_index", data=seq.frame_index)
     for name, values in seq.quality.items():
         group.create_dataset(f"quality/{name}", data=values)
     for name, values in seq.params.items():
         group.create_dataset(f"params/{name}", data=values)
-    group.attrs.update({"subject": seq.subject, "label": seq.label,
-                        "label_index": LABELS.index(seq.label), "n_frames": len(seq.frame_index),
-                        "source": seq.path})
+    group.attrs.update(
+        {
+            "subject": seq.subject,
+            "label": seq.label,
+            "label_index": LABELS.index(seq.label),
+            "n_frames": len(seq.frame_index),
+            "source": seq.path,
+        }
+    )
 
 
-def build_store(fit_paths: list[str | os.PathLike], out_path: str | os.PathLike,
-                report_path: str | os.PathLike, options: StoreOptions, folds: FoldOptions,
-                config_hash: str, seed: int) -> dict:
+def build_store(
+    fit_paths: list[str | os.PathLike],
+    out_path: str | os.PathLike,
+    report_path: str | os.PathLike,
+    options: StoreOptions,
+    folds: FoldOptions,
+    config_hash: str,
+    seed: int,
+) -> dict:
     """Gather fit files into ``out_path`` (HDF5) and write what was dropped to ``report_path``.
 
     The template is the first kept sequence's faces with, as vertices, the mean of every kept
@@ -140,9 +172,11 @@ def build_store(fit_paths: list[str | os.PathLike], out_path: str | os.PathLike,
                 neutral_sum = np.zeros(seq.vertices.shape[1:], np.float64)
             elif seq.vertices.shape[1] != neutral_sum.shape[0] or not np.array_equal(seq.faces, template_faces):
                 raise InputFileError(
-                    path, f"topology differs from the template ({seq.vertices.shape[1]} vertices, "
+                    path,
+                    f"topology differs from the template ({seq.vertices.shape[1]} vertices, "
                     f"{len(seq.faces)} faces; template has {neutral_sum.shape[0]} vertices, "
-                    f"{len(template_faces)} faces): all fits must use the same FLAME model")
+                    f"{len(template_faces)} faces): all fits must use the same FLAME model",
+                )
             seq, dropped = apply_quality_policy(seq, options)
             if dropped is not None:
                 (dropped_frames if seq is not None else dropped_sequences).append(dropped)
@@ -161,21 +195,39 @@ def build_store(fit_paths: list[str | os.PathLike], out_path: str | os.PathLike,
         store.create_dataset("template/vertices", data=(neutral_sum / len(keys)).astype(np.float32))
         store.create_dataset("template/faces", data=template_faces)
         fold_group = store.create_group("folds")
-        fold_group.attrs.update({"scheme": folds.scheme, "k": len(fold_list), "seed": seed,
-                                 "val_fraction": folds.val_fraction})
+        fold_group.attrs.update(
+            {"scheme": folds.scheme, "k": len(fold_list), "seed": seed, "val_fraction": folds.val_fraction}
+        )
         for i, fold in enumerate(fold_list):
             for split in ("train", "val", "test"):
-                fold_group.create_dataset(f"{i}/{split}", data=np.array(getattr(fold, split), dtype=object),
-                                          dtype=h5py.string_dtype())
-        report = {"kept_sequences": len(keys), "kept_frames": int(sum(sequences[k].attrs["n_frames"] for k in keys)),
-                  "subjects": sorted(set(subjects)), "dropped_sequences": dropped_sequences,
-                  "dropped_frames": dropped_frames, "quality_policy": options.quality_policy}
-        store.attrs.update({"labels": json.dumps(list(LABELS)), "fer4d_version": __version__,
-                            "config_hash": config_hash,
-                            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                            "dropped": json.dumps({"sequences": dropped_sequences, "frames": dropped_frames})})
+                fold_group.create_dataset(
+                    f"{i}/{split}", data=np.array(getattr(fold, split), dtype=object), dtype=h5py.string_dtype()
+                )
+        report = {
+            "kept_sequences": len(keys),
+            "kept_frames": int(sum(sequences[k].attrs["n_frames"] for k in keys)),
+            "subjects": sorted(set(subjects)),
+            "dropped_sequences": dropped_sequences,
+            "dropped_frames": dropped_frames,
+            "quality_policy": options.quality_policy,
+        }
+        store.attrs.update(
+            {
+                "labels": json.dumps(list(LABELS)),
+                "fer4d_version": __version__,
+                "config_hash": config_hash,
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "dropped": json.dumps({"sequences": dropped_sequences, "frames": dropped_frames}),
+            }
+        )
     write_json(report_path, report)
-    log.info("store: %d sequences (%d frames) from %d subjects; dropped %d sequences, frames of %d; %d folds",
-             report["kept_sequences"], report["kept_frames"], len(report["subjects"]),
-             len(dropped_sequences), len(dropped_frames), len(fold_list))
+    log.info(
+        "store: %d sequences (%d frames) from %d subjects; dropped %d sequences, frames of %d; %d folds",
+        report["kept_sequences"],
+        report["kept_frames"],
+        len(report["subjects"]),
+        len(dropped_sequences),
+        len(dropped_frames),
+        len(fold_list),
+    )
     return report

@@ -53,8 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--model", help="FLAME-format model (default: make a synthetic one in --out)")
     for field in dataclasses.fields(SynthOptions):  # one flag per option, e.g. --noise-mm
         choices = {"units": UNITS, "format": FORMATS}.get(field.name)
-        synth.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default),
-                           choices=choices, help=f"default: {field.default}")
+        synth.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=type(field.default),
+            choices=choices,
+            help=f"default: {field.default}",
+        )
     synth.add_argument("--workers", type=int, default=1, help="processes simulating sequences")
     synth.set_defaults(func=run_synth)
 
@@ -66,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render.add_argument("--label", required=True, help="canonical label, e.g. happiness")
     render.add_argument("--out", required=True, help="PNG to write")
     render.add_argument("--frames", type=int, default=4, help="number of frames to show")
-    render.add_argument("--model", help="model whose faces draw the ground truth "
-                        f"(default: DATASET/{MODEL_NAME} if present)")
+    render.add_argument(
+        "--model", help=f"model whose faces draw the ground truth (default: DATASET/{MODEL_NAME} if present)"
+    )
     render.set_defaults(func=run_render)

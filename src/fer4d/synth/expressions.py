@@ -140,9 +140,7 @@ def draw_sequence_plan(
     """The time courses of one sequence of ``label`` performed by ``style``'s subject."""
     prototype = style.emotions[label]
     timing = draw_timing(label, difficulty, rng)
-    intensity = INTENSITY[label] * style.expressiveness * float(
-        np.clip(rng.normal(1.0, 0.15 * difficulty), 0.5, 1.5)
-    )
+    intensity = INTENSITY[label] * style.expressiveness * float(np.clip(rng.normal(1.0, 0.15 * difficulty), 0.5, 1.5))
     asymmetry = float(np.clip(rng.normal(scale=0.12 * difficulty), -0.4, 0.4))
     side_gain = np.ones_like(prototype.expression)
     side_gain[sides.left] += asymmetry

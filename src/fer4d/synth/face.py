@@ -16,7 +16,12 @@ import torch
 from scipy.sparse.csgraph import connected_components
 
 from fer4d.flame import (
-    EXPRESSION_COMPONENTS, EmotionPrototype, FlameLayer, FlameModel, emotion_prototypes, face_region,
+    EXPRESSION_COMPONENTS,
+    EmotionPrototype,
+    FlameLayer,
+    FlameModel,
+    emotion_prototypes,
+    face_region,
 )
 from fer4d.synth.expressions import ComponentSides, SequencePlan
 from fer4d.synth.surface import SurfaceSampling
@@ -126,9 +131,11 @@ def nose_tip_and_nostrils(vertices: np.ndarray, eye_centres: np.ndarray) -> np.n
     below and behind the nose tip (the most forward vertex in a narrow band under the eyes)."""
     mid_x = eye_centres[:, 0].mean()
     eye_gap = abs(eye_centres[0, 0] - eye_centres[1, 0])
-    below_eyes = (np.abs(vertices[:, 0] - mid_x) < 0.15 * eye_gap) & (
-        vertices[:, 1] < eye_centres[:, 1].min()
-    ) & (vertices[:, 1] > eye_centres[:, 1].min() - 1.0 * eye_gap)
+    below_eyes = (
+        (np.abs(vertices[:, 0] - mid_x) < 0.15 * eye_gap)
+        & (vertices[:, 1] < eye_centres[:, 1].min())
+        & (vertices[:, 1] > eye_centres[:, 1].min() - 1.0 * eye_gap)
+    )
     tip = vertices[below_eyes][np.argmax(vertices[below_eyes, 2])]
     side = NOSTRIL_OFFSET_MM[0] * np.array([1.0, 0.0, 0.0])
     centre = np.array([mid_x, tip[1] + NOSTRIL_OFFSET_MM[1], tip[2] + NOSTRIL_OFFSET_MM[2]])
@@ -151,8 +158,9 @@ def build_face_rig(model: FlameModel) -> FaceRig:
     """
     n_expr = len(EXPRESSION_COMPONENTS)
     if model.exprdirs.shape[2] < n_expr:
-        raise ValueError(f"the model has {model.exprdirs.shape[2]} expression components, "
-                         f"the synthetic emotions need {n_expr}")
+        raise ValueError(
+            f"the model has {model.exprdirs.shape[2]} expression components, the synthetic emotions need {n_expr}"
+        )
     used_identity = np.abs(model.shapedirs).reshape(-1, model.shapedirs.shape[2]).max(axis=0) > 0
     n_shape = int(min(MAX_SHAPE, used_identity.sum()))
     eye_centres = model.J_regressor[3:5] @ model.v_template

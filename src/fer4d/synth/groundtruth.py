@@ -42,8 +42,11 @@ def write_ground_truth(path: str | os.PathLike, truth: GroundTruth) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for name in ("vertices", "vertices_canonical"):
             f.create_dataset(
-                name, data=getattr(truth, name).astype(np.float32),
-                chunks=(1, n_vertices, 3), compression="gzip", compression_opts=4,
+                name,
+                data=getattr(truth, name).astype(np.float32),
+                chunks=(1, n_vertices, 3),
+                compression="gzip",
+                compression_opts=4,
             )
         f["params/shape"] = truth.shape.astype(np.float32)
         f["params/expression"] = truth.expression.astype(np.float32)

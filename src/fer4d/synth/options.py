@@ -45,9 +45,7 @@ class SynthOptions(SectionOptions):
         if self.subjects < 1:
             problems.append(f"subjects must be >= 1, got {self.subjects}")
         if not 8 <= self.frames_min <= self.frames_max:
-            problems.append(
-                f"need 8 <= frames_min <= frames_max, got {self.frames_min}, {self.frames_max}"
-            )
+            problems.append(f"need 8 <= frames_min <= frames_max, got {self.frames_min}, {self.frames_max}")
         if self.noise_mm < 0:
             problems.append(f"noise_mm must be >= 0, got {self.noise_mm}")
         if not 0 <= self.hole_fraction < 0.5:

@@ -33,8 +33,9 @@ def render_frames(
     for frame, (vertices, faces) in sorted(scans.items()):
         scan_mm = np.asarray(vertices, np.float64) * MM_PER_UNIT[truth.units]
         top.append(Panel(to_model(scan_mm), np.asarray(faces), f"scan, frame {frame}"))
-        bottom.append(Panel(to_model(truth.vertices[frame].astype(np.float64)), model_faces,
-                            f"ground truth, frame {frame}"))
+        bottom.append(
+            Panel(to_model(truth.vertices[frame].astype(np.float64)), model_faces, f"ground truth, frame {frame}")
+        )
     return render_meshes(top + bottom, out_path, columns=len(top))
 
 

@@ -73,7 +73,7 @@ class ScanSession:
 
         keep = ~self.always_missing & ~random_patches(points, faces, hole_fraction, rng)
         is_surface = np.ones(len(points), bool)
-        n_spikes = int(round(outlier_fraction * len(points)))
+        n_spikes = round(outlier_fraction * len(points))
         if n_spikes:
             spikes = rng.choice(len(points), size=n_spikes, replace=False)
             throw = rng.uniform(*SPIKE_RANGE_MM, size=n_spikes) * rng.choice([-1.0, 1.0], n_spikes)
@@ -98,9 +98,7 @@ def longest_edges(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(axis=1)
 
 
-def random_patches(
-    points: np.ndarray, faces: np.ndarray, fraction: float, rng: np.random.Generator
-) -> np.ndarray:
+def random_patches(points: np.ndarray, faces: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """``(N,) bool``: vertices inside random round patches covering ~``fraction`` of the area.
 
     ``points (N, 3)`` mm, ``faces (F, 3)``.
@@ -117,9 +115,7 @@ def random_patches(
     return missing
 
 
-def stray_fragment(
-    face_points: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def stray_fragment(face_points: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A small disconnected sheet where hair (above the forehead) or a shoulder (below the chin)
     would be: ``(points (n, 3) mm, faces (m, 3))`` in the model frame, near ``face_points``."""
     low, high = face_points.min(axis=0), face_points.max(axis=0)

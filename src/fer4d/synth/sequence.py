@@ -70,8 +70,12 @@ def simulate_sequence(
     scans, masks = [], []
     for frame in posed:
         vertices, faces, is_surface = session.capture(
-            frame, options.noise_mm, options.hole_fraction, options.outlier_fraction,
-            options.fragments, rng,
+            frame,
+            options.noise_mm,
+            options.hole_fraction,
+            options.outlier_fraction,
+            options.fragments,
+            rng,
         )
         scans.append((vertices, faces))
         masks.append(is_surface)

@@ -14,7 +14,6 @@ import numpy as np
 
 from fer4d.atomic import atomic_path
 
-
 SCAN_SUFFIXES = (".wrl", ".obj", ".ply")
 """File suffixes of the scan formats written here."""
 

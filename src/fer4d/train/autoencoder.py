@@ -61,8 +61,9 @@ def build_model(hierarchy: MeshHierarchy, options: AutoencoderOptions) -> Spiral
 
 
 @torch.no_grad()
-def reconstruction_error_mm(model: SpiralAutoencoder, loader: DataLoader, stats: VertexStats,
-                            device: torch.device) -> dict[str, float]:
+def reconstruction_error_mm(
+    model: SpiralAutoencoder, loader: DataLoader, stats: VertexStats, device: torch.device
+) -> dict[str, float]:
     """Mean per-vertex Euclidean and L1 (per coordinate) error in mm over every frame."""
     model.eval()
     euclidean = l1 = count = 0.0
@@ -77,15 +78,27 @@ def reconstruction_error_mm(model: SpiralAutoencoder, loader: DataLoader, stats:
 
 def _loader(dataset, options: AutoencoderOptions, shuffle_seed: int | None) -> DataLoader:
     generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
-    return DataLoader(dataset, batch_size=options.batch_size, shuffle=shuffle_seed is not None,
-                      generator=generator, num_workers=options.num_workers,
-                      persistent_workers=options.num_workers > 0)
+    return DataLoader(
+        dataset,
+        batch_size=options.batch_size,
+        shuffle=shuffle_seed is not None,
+        generator=generator,
+        num_workers=options.num_workers,
+        persistent_workers=options.num_workers > 0,
+    )
 
 
-def train_autoencoder(store_path: str | os.PathLike, hierarchy_path: str | os.PathLike, fold: int,
-                      checkpoint_path: str | os.PathLike, metrics_path: str | os.PathLike,
-                      resume_dir: str | os.PathLike, options: AutoencoderOptions, device: str = "auto",
-                      seed: int = 0) -> dict:
+def train_autoencoder(
+    store_path: str | os.PathLike,
+    hierarchy_path: str | os.PathLike,
+    fold: int,
+    checkpoint_path: str | os.PathLike,
+    metrics_path: str | os.PathLike,
+    resume_dir: str | os.PathLike,
+    options: AutoencoderOptions,
+    device: str = "auto",
+    seed: int = 0,
+) -> dict:
     """Train, select the best validation epoch, write checkpoint and metrics; return the metrics."""
     torch_device = resolve_device(device)
     seed_everything(seed)
@@ -94,12 +107,19 @@ def train_autoencoder(store_path: str | os.PathLike, hierarchy_path: str | os.Pa
         split = store.fold(fold)
         data_id = f"{store.attrs.get('config_hash')}:{store.attrs.get('created')}"
     stats = VertexStats.compute(store_path, split.train)
-    train_set, val_set, test_set = (FrameDataset(store_path, keys, stats) for keys in (split.train, split.val, split.test))
+    train_set, val_set, test_set = (
+        FrameDataset(store_path, keys, stats) for keys in (split.train, split.val, split.test)
+    )
     model = build_model(hierarchy, options).to(torch_device)
     optimiser = torch.optim.Adam(model.parameters(), lr=options.lr)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=options.lr_decay)
-    identity = {"options": dataclasses.asdict(options), "hierarchy": hierarchy.digest(), "fold": fold,
-                "seed": seed, "data": data_id}
+    identity = {
+        "options": dataclasses.asdict(options),
+        "hierarchy": hierarchy.digest(),
+        "fold": fold,
+        "seed": seed,
+        "data": data_id,
+    }
     state = {"epoch": 0, "history": [], "best": None, "best_state": None}
     resume_path = Path(resume_dir) / "last.pt"
     if resume_path.exists():
@@ -112,9 +132,16 @@ def train_autoencoder(store_path: str | os.PathLike, hierarchy_path: str | os.Pa
             log.info("resuming fold %d from epoch %d (%s)", fold, state["epoch"], resume_path)
         else:
             log.info("ignoring %s: it belongs to other options, data or hierarchy", resume_path)
-    log.info("fold %d: %d train, %d val, %d test frames; hierarchy %s; %d parameters on %s", fold,
-             len(train_set), len(val_set), len(test_set), hierarchy.sizes,
-             sum(p.numel() for p in model.parameters()), torch_device)
+    log.info(
+        "fold %d: %d train, %d val, %d test frames; hierarchy %s; %d parameters on %s",
+        fold,
+        len(train_set),
+        len(val_set),
+        len(test_set),
+        hierarchy.sizes,
+        sum(p.numel() for p in model.parameters()),
+        torch_device,
+    )
     val_loader = _loader(val_set, options, None)
     start = time.monotonic()
     for epoch in range(state["epoch"] + 1, options.epochs + 1):
@@ -130,28 +157,65 @@ def train_autoencoder(store_path: str | os.PathLike, hierarchy_path: str | os.Pa
             frames += len(batch)
         scheduler.step()
         val = reconstruction_error_mm(model, val_loader, stats, torch_device)
-        state["history"].append({"epoch": epoch, "train_l1": total / frames, "val_euclidean_mm": val["euclidean_mm"],
-                                 "val_l1_mm": val["l1_mm"], "lr": optimiser.param_groups[0]["lr"]})
+        state["history"].append(
+            {
+                "epoch": epoch,
+                "train_l1": total / frames,
+                "val_euclidean_mm": val["euclidean_mm"],
+                "val_l1_mm": val["l1_mm"],
+                "lr": optimiser.param_groups[0]["lr"],
+            }
+        )
         if state["best"] is None or val["euclidean_mm"] < state["best"]["val_euclidean_mm"]:
             state["best"] = {"epoch": epoch, "val_euclidean_mm": val["euclidean_mm"]}
             state["best_state"] = copy.deepcopy(model.state_dict())
         state["epoch"] = epoch
-        save_checkpoint(resume_path, {"identity": identity, "model": model.state_dict(),
-                                      "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-                                      "state": state})
+        save_checkpoint(
+            resume_path,
+            {
+                "identity": identity,
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "state": state,
+            },
+        )
         elapsed = time.monotonic() - start
         remaining = elapsed / (epoch - 0) * (options.epochs - epoch) if epoch else 0
-        log.info("fold %d epoch %d/%d: train L1 %.4f, val %.3f mm (best %.3f @ %d), ETA %.0f s", fold, epoch,
-                 options.epochs, total / frames, val["euclidean_mm"], state["best"]["val_euclidean_mm"],
-                 state["best"]["epoch"], remaining)
+        log.info(
+            "fold %d epoch %d/%d: train L1 %.4f, val %.3f mm (best %.3f @ %d), ETA %.0f s",
+            fold,
+            epoch,
+            options.epochs,
+            total / frames,
+            val["euclidean_mm"],
+            state["best"]["val_euclidean_mm"],
+            state["best"]["epoch"],
+            remaining,
+        )
     model.load_state_dict(state["best_state"])
     test = reconstruction_error_mm(model, _loader(test_set, options, None), stats, torch_device)
-    save_checkpoint(checkpoint_path, {"model": model.state_dict(), "options": dataclasses.asdict(options),
-                                      "hierarchy": hierarchy.digest(), "stats": stats.to_dict(), "fold": fold,
-                                      "epoch": state["best"]["epoch"]})
-    metrics = {"fold": fold, "best_epoch": state["best"]["epoch"], "test_euclidean_mm": test["euclidean_mm"],
-               "test_l1_mm": test["l1_mm"], "history": state["history"],
-               "frames": {"train": len(train_set), "val": len(val_set), "test": len(test_set)}}
+    save_checkpoint(
+        checkpoint_path,
+        {
+            "model": model.state_dict(),
+            "options": dataclasses.asdict(options),
+            "hierarchy": hierarchy.digest(),
+            "stats": stats.to_dict(),
+            "fold": fold,
+            "epoch": state["best"]["epoch"],
+        },
+    )
+    metrics = {
+        "fold": fold,
+        "best_epoch": state["best"]["epoch"],
+        "test_euclidean_mm": test["euclidean_mm"],
+        "test_l1_mm": test["l1_mm"],
+        "history": state["history"],
+        "frames": {"train": len(train_set), "val": len(val_set), "test": len(test_set)},
+    }
     write_json(metrics_path, metrics)
-    log.info("fold %d: test reconstruction %.3f mm (Euclidean), %.3f mm (L1)", fold, test["euclidean_mm"], test["l1_mm"])
+    log.info(
+        "fold %d: test reconstruction %.3f mm (Euclidean), %.3f mm (L1)", fold, test["euclidean_mm"], test["l1_mm"]
+    )
     return metrics

@@ -24,5 +24,5 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         raise InputFileError(path, "checkpoint not found")
     try:
         return torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # noqa: BLE001 - a corrupt or unsafe file is a problem with this file
+    except Exception as err:
         raise InputFileError(path, f"not a loadable checkpoint ({type(err).__name__}: {err})") from err

@@ -124,9 +124,7 @@ def read_embeddings(path: str | os.PathLike) -> tuple[int, list[EmbeddedSequence
                     raise InputFileError(path, f"sequence {key!r} has unknown split {split!r}")
                 embedding = np.asarray(group["embedding"], dtype=np.float32)
                 if embedding.ndim != 2 or embedding.shape[0] < 1:
-                    raise InputFileError(
-                        path, f"sequence {key!r}: embedding shape {embedding.shape}, expected (T, d)"
-                    )
+                    raise InputFileError(path, f"sequence {key!r}: embedding shape {embedding.shape}, expected (T, d)")
                 sequences.append(
                     EmbeddedSequence(
                         key,
@@ -181,11 +179,11 @@ def augment(
     ``[speed_min, speed_max]`` on a log scale.
     """
     length = features.shape[0]
-    keep = max(1, int(round(length * rng.uniform(crop_min, 1.0))))
+    keep = max(1, round(length * rng.uniform(crop_min, 1.0)))
     start = int(rng.integers(0, length - keep + 1))
     crop = features[start : start + keep]
     speed = math.exp(rng.uniform(math.log(speed_min), math.log(speed_max)))
-    return resample(crop, max(1, int(round(keep / speed))))
+    return resample(crop, max(1, round(keep / speed)))
 
 
 def resample(features: np.ndarray, length: int) -> np.ndarray:
@@ -289,9 +287,9 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClas
         options = TransformerOptions.from_dict(state["options"])
         models = []
         for member_state in state["member_states"]:
-            models.append(ExpressionTransformer(
-                int(state["in_dim"]), n_classes=len(state["labels"]), **options.model_kwargs()
-            ))
+            models.append(
+                ExpressionTransformer(int(state["in_dim"]), n_classes=len(state["labels"]), **options.model_kwargs())
+            )
             models[-1].load_state_dict(member_state)
     except (KeyError, RuntimeError, ValueError) as err:
         raise InputFileError(path, f"not a usable transformer checkpoint: {err}") from err

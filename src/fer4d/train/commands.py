@@ -13,9 +13,7 @@ def _predict(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(
-        f"{result['sequence']}: {result['label']} ({result['n_frames']} frames, {len(result['folds'])} folds)"
-    )
+    print(f"{result['sequence']}: {result['label']} ({result['n_frames']} frames, {len(result['folds'])} folds)")
     for label, probability in sorted(result["probabilities"].items(), key=lambda kv: -kv[1]):
         print(f"  {label:<10} {probability:6.1%}")
     return 0

@@ -35,8 +35,9 @@ class Encoder:
         return self.model.latent
 
 
-def load_encoder(checkpoint_path: str | os.PathLike, hierarchy_path: str | os.PathLike,
-                 device: str = "auto") -> Encoder:
+def load_encoder(
+    checkpoint_path: str | os.PathLike, hierarchy_path: str | os.PathLike, device: str = "auto"
+) -> Encoder:
     torch_device = resolve_device(device)
     checkpoint = load_checkpoint(checkpoint_path, torch_device)
     hierarchy = load_hierarchy(hierarchy_path)
@@ -53,14 +54,19 @@ def encode_frames(encoder: Encoder, vertices: np.ndarray, batch_size: int = 64) 
     """vertices (T, V, 3) mm → embeddings (T, latent) float32."""
     out = []
     for start in range(0, len(vertices), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(vertices[start:start + batch_size], np.float32))
+        batch = torch.from_numpy(np.ascontiguousarray(vertices[start : start + batch_size], np.float32))
         out.append(encoder.model.encode(encoder.stats.normalise(batch.to(encoder.device))).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, encoder.latent_size), np.float32)
 
 
-def embed_fold(store_path: str | os.PathLike, hierarchy_path: str | os.PathLike,
-               checkpoint_path: str | os.PathLike, fold: int, out_path: str | os.PathLike,
-               device: str = "auto") -> None:
+def embed_fold(
+    store_path: str | os.PathLike,
+    hierarchy_path: str | os.PathLike,
+    checkpoint_path: str | os.PathLike,
+    fold: int,
+    out_path: str | os.PathLike,
+    device: str = "auto",
+) -> None:
     """Write ``sequences/{key}/embedding (T, latent)`` for every store sequence, with its split."""
     encoder = load_encoder(checkpoint_path, hierarchy_path, device)
     with MeshStore(store_path) as store, atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
@@ -69,6 +75,12 @@ def embed_fold(store_path: str | os.PathLike, hierarchy_path: str | os.PathLike,
             info = store.info(key)
             group = out.create_group(f"sequences/{key}")
             group["embedding"] = encode_frames(encoder, store.sequence(key))
-            group.attrs.update({"subject": info.subject, "label": info.label, "label_index": info.label_index,
-                                "split": split_of.get(key, "unused")})
+            group.attrs.update(
+                {
+                    "subject": info.subject,
+                    "label": info.label,
+                    "label_index": info.label_index,
+                    "split": split_of.get(key, "unused"),
+                }
+            )
         out.attrs.update({"fold": fold, "latent_size": encoder.latent_size})

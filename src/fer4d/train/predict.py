@@ -33,9 +33,7 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise InputFileError(
-            path, f"cannot read the run's config (is this a workflow results folder?): {err}"
-        ) from err
+        raise InputFileError(path, f"cannot read the run's config (is this a workflow results folder?): {err}") from err
     missing = [s for s in ("flame", "ingest", "fit") if s not in config]
     if missing:
         raise InputFileError(path, f"config lacks section(s) {missing}")
@@ -76,9 +74,7 @@ def scan_extension(config: dict[str, Any]) -> str:
     return config["dataset"].get("extension", "wrl")
 
 
-def register_sequence(
-    frames: list[Path], config: dict[str, Any], work_dir: Path, device: str, seed: int
-) -> np.ndarray:
+def register_sequence(frames: list[Path], config: dict[str, Any], work_dir: Path, device: str, seed: int) -> np.ndarray:
     """Ingest and FLAME-fit ``frames`` with the run's options → registered vertices ``(T, V, 3) float32 mm``."""
     from fer4d.fitting import FitOptions, fit_sequence_file
     from fer4d.io import IngestOptions, ingest_sequence
@@ -111,9 +107,7 @@ def register_sequence(
     return vertices
 
 
-def classify_vertices(
-    vertices: np.ndarray, run_dir: str | os.PathLike, device: str = "auto"
-) -> dict[str, Any]:
+def classify_vertices(vertices: np.ndarray, run_dir: str | os.PathLike, device: str = "auto") -> dict[str, Any]:
     """Embed and classify registered ``vertices (T, V, 3)`` with every fold's models of the run.
 
     Returns ``{"label", "probabilities": {label: p}, "folds": [{"fold", "label", "probabilities"}]}``
@@ -153,8 +147,6 @@ def predict_sequence(
     frames = scan_files(sequence_dir, scan_extension(config))
     log.info("predict: %d scan files in %s", len(frames), sequence_dir)
     with tempfile.TemporaryDirectory(prefix="fer4d-predict-") as tmp:
-        vertices = register_sequence(
-            frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed
-        )
+        vertices = register_sequence(frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed)
     result = classify_vertices(vertices, run_dir, device)
-    return {"sequence": str(sequence_dir), "n_frames": int(len(vertices)), **result}
+    return {"sequence": str(sequence_dir), "n_frames": len(vertices), **result}

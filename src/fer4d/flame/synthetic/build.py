@@ -16,8 +16,7 @@ from fer4d.flame.synthetic.expressions import expression_directions
 from fer4d.flame.synthetic.geometry import face_mesh_with_about
 from fer4d.flame.synthetic.identity import identity_directions
 from fer4d.flame.synthetic.landmarks import landmark_embedding
-from fer4d.flame.synthetic.rig import (JOINTS_MM, KINTREE_TABLE, joint_regressor, pose_correctives,
-                                       skinning_weights)
+from fer4d.flame.synthetic.rig import JOINTS_MM, KINTREE_TABLE, joint_regressor, pose_correctives, skinning_weights
 
 N_SHAPE_COLUMNS = 300
 N_EXPR_COLUMNS = 100
@@ -26,13 +25,13 @@ MM_TO_M = 1e-3
 
 
 def _write_pickle(data: dict, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            pickle.dump(data, handle, protocol=2)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        pickle.dump(data, handle, protocol=2)
 
 
-def make_synthetic_flame(path: str | os.PathLike, n_vertices: int = 1500, seed: int = 0,
-                         landmarks_path: str | os.PathLike | None = None) -> Path:
+def make_synthetic_flame(
+    path: str | os.PathLike, n_vertices: int = 1500, seed: int = 0, landmarks_path: str | os.PathLike | None = None
+) -> Path:
     """Write the synthetic FLAME-format model to ``path`` and its landmarks; return ``path``.
 
     The pickle has exactly FLAME's keys (v_template, f, shapedirs (V, 3, 400) with identity in
@@ -47,8 +46,8 @@ def make_synthetic_flame(path: str | os.PathLike, n_vertices: int = 1500, seed: 
     identity = identity_directions(mesh, seed)
     expression = expression_directions(mesh)
     shapedirs = np.zeros((len(mesh.vertices), 3, N_SHAPE_COLUMNS + N_EXPR_COLUMNS))
-    shapedirs[:, :, :identity.shape[2]] = identity
-    shapedirs[:, :, N_SHAPE_COLUMNS:N_SHAPE_COLUMNS + expression.shape[2]] = expression
+    shapedirs[:, :, : identity.shape[2]] = identity
+    shapedirs[:, :, N_SHAPE_COLUMNS : N_SHAPE_COLUMNS + expression.shape[2]] = expression
     regressor = joint_regressor(mesh.vertices, JOINTS_MM)
     model = {
         "v_template": mesh.vertices * MM_TO_M,

@@ -11,8 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fer4d.flame.synthetic.geometry import (EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian,
-                                            smooth_sign, smoothstep)
+from fer4d.flame.synthetic.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
 
 EyeSide = float  # +1: subject's left (+x), -1: right
 
@@ -63,8 +62,9 @@ def _brow_lower(mesh: FaceMesh) -> np.ndarray:
     brows = gaussian(x, y, 24, 21, 17, 9, mirror=True)
     inner = gaussian(x, y, 14, 19, 9, 8, mirror=True)
     glabella = gaussian(x, y, 0, 16, 7, 6)
-    return _field(mesh, dx=-3.0 * smooth_sign(x) * inner, dy=-5.0 * brows - 2.0 * inner,
-                  dz=2.0 * glabella + 1.0 * brows)
+    return _field(
+        mesh, dx=-3.0 * smooth_sign(x) * inner, dy=-5.0 * brows - 2.0 * inner, dz=2.0 * glabella + 1.0 * brows
+    )
 
 
 def _eyelids(mesh: FaceMesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,8 +99,7 @@ def _nose_wrinkle(mesh: FaceMesh) -> np.ndarray:
     bridge = gaussian(x, y, 0, 6, 8, 6)
     inner_brows = gaussian(x, y, 15, 19, 10, 6, mirror=True)
     upper_lip = gaussian(x, y, 0, -50, 15, 5) * ~mesh.lower_lip_side
-    return _field(mesh, dy=3.0 * nose - 2.5 * inner_brows + 1.5 * upper_lip,
-                  dz=1.5 * bridge)
+    return _field(mesh, dy=3.0 * nose - 2.5 * inner_brows + 1.5 * upper_lip, dz=1.5 * bridge)
 
 
 def _upper_lip_raise(mesh: FaceMesh) -> np.ndarray:
@@ -122,8 +121,7 @@ def _lip_corner_pull(mesh: FaceMesh, side: EyeSide) -> np.ndarray:
     x, y = mesh.vertices[:, 0], mesh.vertices[:, 1]
     corner = _mouth_corners(mesh, side)
     cheek = gaussian(x, y, 35 * side, -38, 12, 12)
-    return _field(mesh, dx=6.0 * side * corner, dy=6.0 * corner + 2.0 * cheek,
-                  dz=-3.0 * corner + 2.0 * cheek)
+    return _field(mesh, dx=6.0 * side * corner, dy=6.0 * corner + 2.0 * cheek, dz=-3.0 * corner + 2.0 * cheek)
 
 
 def _lip_corner_depress(mesh: FaceMesh) -> np.ndarray:

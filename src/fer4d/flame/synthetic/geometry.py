@@ -30,8 +30,9 @@ _HALF_WIDTH = np.concatenate([[48, 50, 52, 58, 66, 71, 73, 72], 68.0 * _CROWN])
 _HALF_DEPTH = np.concatenate([[45, 62, 86, 90, 90, 88, 85, 88], 85.0 * _CROWN])
 
 
-def gaussian(x: np.ndarray, y: np.ndarray, x0: float, y0: float, sx: float, sy: float,
-             mirror: bool = False) -> np.ndarray:
+def gaussian(
+    x: np.ndarray, y: np.ndarray, x0: float, y0: float, sx: float, sy: float, mirror: bool = False
+) -> np.ndarray:
     """Smooth bump of height 1 at (x0, y0); ``mirror`` adds the twin at (-x0, y0). (V,) arrays."""
     bump = np.exp(-0.5 * (((x - x0) / sx) ** 2 + ((y - y0) / sy) ** 2))
     if mirror:
@@ -86,7 +87,7 @@ def surface_points(theta: np.ndarray, y: np.ndarray) -> np.ndarray:
     b = np.interp(y, _KNOT_Y, _HALF_DEPTH)
     cos = np.cos(theta)
     x = a * np.sin(theta)
-    section = np.where(cos >= 0, np.abs(cos) ** 0.6, -np.abs(cos) ** 0.9)
+    section = np.where(cos >= 0, np.abs(cos) ** 0.6, -(np.abs(cos) ** 0.9))
     z = b * section + facial_relief(x, y) * np.clip(cos, 0, 1)
     return np.stack([x, y, z], axis=1)
 
@@ -142,21 +143,20 @@ def _grid_axis(n: int, low: float, high: float, focus: float, linear_share: floa
     return np.where(warped < 0, focus + warped * (focus - low), focus + warped * (high - focus))
 
 
-def _split_side_triangles(faces: np.ndarray, uv: np.ndarray, count: int
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def _split_side_triangles(faces: np.ndarray, uv: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Add ``count`` vertices by splitting as many triangles at the sides of the head (temples,
     in front of the ears) into three at their (theta, y) centroid, spread evenly over the
     candidates; returns the new faces (F + 2·count, 3) and uv (V + count, 2)."""
     corners = uv[faces]  # (F, 3, 2)
-    sides = np.flatnonzero((np.abs(corners[..., 0]) > 1.3).all(axis=1)
-                           & (np.abs(corners[..., 1]) < 70).all(axis=1))
+    sides = np.flatnonzero((np.abs(corners[..., 0]) > 1.3).all(axis=1) & (np.abs(corners[..., 1]) < 70).all(axis=1))
     if count > len(sides):
         raise ValueError(f"cannot add {count} vertices: only {len(sides)} side triangles")
     chosen = sides[np.linspace(0, len(sides) - 1, count).round().astype(int)]
     centres = len(uv) + np.arange(count)
     a, b, c = faces[chosen].T
-    fans = np.stack([np.stack([a, b, centres], 1), np.stack([b, c, centres], 1),
-                     np.stack([c, a, centres], 1)], 1).reshape(-1, 3)
+    fans = np.stack(
+        [np.stack([a, b, centres], 1), np.stack([b, c, centres], 1), np.stack([c, a, centres], 1)], 1
+    ).reshape(-1, 3)
     keep = np.ones(len(faces), dtype=bool)
     keep[chosen] = False
     return np.concatenate([faces[keep], fans]), np.concatenate([uv, corners[chosen].mean(axis=1)])
@@ -192,8 +192,7 @@ def build_face_mesh(n_theta: int, n_rows: int, extra_vertices: int = 0) -> FaceM
     faces = np.concatenate(quads)
     if extra_vertices:
         faces, uv = _split_side_triangles(faces, uv, extra_vertices)
-        vertices = np.concatenate([vertices, surface_points(uv[-extra_vertices:, 0],
-                                                            uv[-extra_vertices:, 1])])
+        vertices = np.concatenate([vertices, surface_points(uv[-extra_vertices:, 0], uv[-extra_vertices:, 1])])
     centroids = vertices[faces].mean(axis=1)
     opening = in_eye_opening(*centroids.T)
     rim = np.intersect1d(faces[opening], faces[~opening])
@@ -207,15 +206,20 @@ def build_face_mesh(n_theta: int, n_rows: int, extra_vertices: int = 0) -> FaceM
     number = np.arange(len(vertices))
     is_slit_copy = (number >= n_grid) & (number < n_grid + len(slit))
     lower = (uv[:, 1] < MOUTH_Y) | is_slit_copy
-    return FaceMesh(vertices=vertices[used], faces=remap[faces].astype(np.int32), uv=uv[used],
-                    lower_lip_side=lower[used], front=frontness(uv[used, 0]))
+    return FaceMesh(
+        vertices=vertices[used],
+        faces=remap[faces].astype(np.int32),
+        uv=uv[used],
+        lower_lip_side=lower[used],
+        front=frontness(uv[used, 0]),
+    )
 
 
 def face_mesh_with_about(n_vertices: int) -> FaceMesh:
     """A mesh with exactly ``n_vertices`` vertices (at least ~200): the largest grid (≈ 1.4
     columns per row) that does not exceed it, topped up with vertices at the sides."""
     best = None
-    guess_rows = max(int(round(np.sqrt(n_vertices / 1.4))), 10)
+    guess_rows = max(round(np.sqrt(n_vertices / 1.4)), 10)
     for n_rows in range(guess_rows - 3, guess_rows + 4):
         base = n_vertices / n_rows
         for n_theta in range(max(int(base) - 4, 12), int(base) + 4):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer4d.flame.synthetic.geometry import (EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian,
-                                            smooth_sign, smoothstep)
+from fer4d.flame.synthetic.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
 
 N_RANDOM_SMOOTH = 18
 """Seeded random smooth components after the named ones."""
@@ -30,12 +29,16 @@ def _named_directions(mesh: FaceMesh) -> list[np.ndarray]:
         (2.5 * smooth_sign(x) * gaussian(x, y, eye_x, 2, 14, 10, mirror=True), zero, zero),  # eyes
         (0.1 * x * gaussian(x, y, 0, MOUTH_Y, 25, 8), zero, zero),  # mouth width
         (zero, zero, 5.0 * gaussian(x, y, 0, -92, 16, 10)),  # chin protrusion
-        (2.0 * smooth_sign(x) * gaussian(x, y, 45, -35, 16, 15, mirror=True), zero,
-         4.0 * gaussian(x, y, 45, -35, 16, 15, mirror=True)),  # cheek fullness
+        (
+            2.0 * smooth_sign(x) * gaussian(x, y, 45, -35, 16, 15, mirror=True),
+            zero,
+            4.0 * gaussian(x, y, 45, -35, 16, 15, mirror=True),
+        ),  # cheek fullness
         (zero, zero, -0.08 * (y - 20) * smoothstep((y - 20) / 30)),  # forehead slope
     ]
-    return ([np.stack(field, axis=1) for field in whole_head]
-            + [np.stack(field, axis=1) * mesh.front[:, None] for field in facial])
+    return [np.stack(field, axis=1) for field in whole_head] + [
+        np.stack(field, axis=1) * mesh.front[:, None] for field in facial
+    ]
 
 
 def _random_smooth_direction(mesh: FaceMesh, rng: np.random.Generator) -> np.ndarray:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer4d.flame.synthetic.geometry import (EYE_CENTRES, EYE_RADII, MOUTH_Y, FaceMesh,
-                                            half_width)
+from fer4d.flame.synthetic.geometry import EYE_CENTRES, EYE_RADII, MOUTH_Y, FaceMesh, half_width
 
 
 def _eye(centre: tuple[float, float], outer_first: bool) -> list[tuple[float, float, float]]:
@@ -19,8 +18,14 @@ def _eye(centre: tuple[float, float], outer_first: bool) -> list[tuple[float, fl
     first = lateral if outer_first else -lateral
     xs = [cx + first * rx * step for step in (1.0, 0.4, -0.4, -1.0)]
     upper_h = ry * np.sqrt(1 - 0.4**2)  # height of the rim at ±0.4 rx
-    points = [(xs[0], cy), (xs[1], cy + upper_h), (xs[2], cy + upper_h), (xs[3], cy),
-              (xs[2], cy - upper_h), (xs[1], cy - upper_h)]
+    points = [
+        (xs[0], cy),
+        (xs[1], cy + upper_h),
+        (xs[2], cy + upper_h),
+        (xs[3], cy),
+        (xs[2], cy - upper_h),
+        (xs[1], cy - upper_h),
+    ]
     return [(px, py, 0.0) for px, py in points]
 
 
@@ -40,8 +45,20 @@ def landmark_targets() -> np.ndarray:
     points += [(x, y, 0.0) for x, y in zip((-12, -6, 0, 6, 12), (-41, -43, -44, -43, -41))]
     points += _eye(EYE_CENTRES[1], outer_first=True)
     points += _eye(EYE_CENTRES[0], outer_first=False)
-    outer = [(-25, MOUTH_Y), (-16, -54.5), (-6, -51.5), (0, -52.5), (6, -51.5), (16, -54.5),
-             (25, MOUTH_Y), (16, -65), (6, -68.5), (0, -69), (-6, -68.5), (-16, -65)]
+    outer = [
+        (-25, MOUTH_Y),
+        (-16, -54.5),
+        (-6, -51.5),
+        (0, -52.5),
+        (6, -51.5),
+        (16, -54.5),
+        (25, MOUTH_Y),
+        (16, -65),
+        (6, -68.5),
+        (0, -69),
+        (-6, -68.5),
+        (-16, -65),
+    ]
     points += [(x, y, 0.0) for x, y in outer]
     inner = [(-23, 0), (-10, 1), (0, 1), (10, 1), (23, 0), (10, -1), (0, -1), (-10, -1)]
     points += [(x, MOUTH_Y, side) for x, side in inner]

@@ -6,16 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from fer4d.flame.model import N_POSE_FEATURES
-from fer4d.flame.synthetic.geometry import (MOUTH_HALF_WIDTH, MOUTH_Y, FaceMesh, gaussian,
-                                            smooth_sign, smoothstep)
+from fer4d.flame.synthetic.geometry import MOUTH_HALF_WIDTH, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
 
-JOINTS_MM = np.array([
-    [0.0, -112.0, 0.0],  # global: neck base
-    [0.0, -100.0, -10.0],  # neck: head on neck
-    [0.0, -30.0, 5.0],  # jaw hinge, level with the ear lobes
-    [33.0, 2.0, 68.0],  # left eyeball centre
-    [-33.0, 2.0, 68.0],  # right eyeball centre
-])
+JOINTS_MM = np.array(
+    [
+        [0.0, -112.0, 0.0],  # global: neck base
+        [0.0, -100.0, -10.0],  # neck: head on neck
+        [0.0, -30.0, 5.0],  # jaw hinge, level with the ear lobes
+        [33.0, 2.0, 68.0],  # left eyeball centre
+        [-33.0, 2.0, 68.0],  # right eyeball centre
+    ]
+)
 ROOT_PARENT = 4294967295  # FLAME stores the root's parent as uint32(-1)
 KINTREE_TABLE = np.array([[ROOT_PARENT, 0, 1, 1, 1], [0, 1, 2, 3, 4]], dtype=np.int64)
 JAW_OPEN_FEATURE = 9 + 2 * 3 + 1
@@ -60,8 +61,7 @@ def joint_regressor(vertices: np.ndarray, joints: np.ndarray, width: float = 35.
         constraints = np.vstack([vertices[chosen].T, np.ones(len(chosen))])  # (4, K)
         target = np.append(joint, 1.0)
         scaled = constraints * prior[chosen]
-        regressor[number, chosen] = prior[chosen] * (
-            constraints.T @ np.linalg.solve(scaled @ constraints.T, target))
+        regressor[number, chosen] = prior[chosen] * (constraints.T @ np.linalg.solve(scaled @ constraints.T, target))
     return regressor
 
 
