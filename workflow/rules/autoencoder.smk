@@ -1,7 +1,5 @@
 # Spatial model: one spiral auto-encoder per fold, then every frame encoded with it.
 
-AUTOENCODER_CODE = code_version("models.spiral", "mesh", "store", "train")
-
 
 rule train_autoencoder:
     input:
@@ -30,7 +28,7 @@ rule train_autoencoder:
         options=options("autoencoder"),
         device=config["device"],
         seed=config["seed"],
-        code=AUTOENCODER_CODE,
+        code=code("train_autoencoder"),
     script:
         "../scripts/train_autoencoder.py"
 
@@ -58,6 +56,6 @@ rule embed:
         gpu=stage("embed", "gpu"),
     params:
         device=config["device"],
-        code=AUTOENCODER_CODE,
+        code=code("embed"),
     script:
         "../scripts/embed.py"

@@ -75,6 +75,11 @@ def config_hash(*sections):
     return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def code(script):
+    """A rule's code version: the hash of the fer4d import closure of its workflow script."""
+    return code_version(Path(workflow.basedir, "workflow", "scripts", f"{script}.py"))
+
+
 def stage(rule_name, key):
     """A resource value for a rule: its own entry in config['resources'] or the default."""
     own = config["resources"].get(rule_name, {})

@@ -25,6 +25,6 @@ rule fit:
         options=options("fit"),
         device=config["device"],
         seed=config["seed"],
-        code=code_version("fitting", "flame", "io"),
+        code=code("fit"),
     script:
         "../scripts/fit.py"

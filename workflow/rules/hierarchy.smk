@@ -18,6 +18,6 @@ rule hierarchy:
         runtime=stage("hierarchy", "runtime"),
     params:
         options=options("hierarchy"),
-        code=code_version("mesh"),
+        code=code("hierarchy"),
     script:
         "../scripts/hierarchy.py"

@@ -28,6 +28,6 @@ rule ingest:
         unknown_labels=config["dataset"]["unknown_labels"],
         options=options("ingest"),
         strict=config["strict"],
-        code=code_version("io"),
+        code=code("ingest"),
     script:
         "../scripts/ingest.py"

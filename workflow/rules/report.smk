@@ -21,7 +21,7 @@ rule memory_benchmark:
         ),
         in_dim=config["autoencoder"]["latent"],
         device=config["device"],
-        code=code_version("bench", "models.transformer"),
+        code=code("memory_benchmark"),
     script:
         "../scripts/memory_benchmark.py"
 
@@ -90,7 +90,7 @@ rule report:
         runtime=stage("report", "runtime"),
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
-        code=code_version("report"),
+        code=code("report"),
     script:
         "../scripts/report.py"
 
@@ -111,6 +111,8 @@ rule quarantine:
     resources:
         mem_mb=stage("quarantine", "mem_mb"),
         runtime=stage("quarantine", "runtime"),
+    params:
+        code=code("quarantine"),
     script:
         "../scripts/quarantine.py"
 
@@ -131,5 +133,6 @@ rule run_config:
     params:
         config=config,
         model=MODEL,
+        code=code("run_config"),
     script:
         "../scripts/run_config.py"

@@ -24,6 +24,6 @@ rule store:
         config_hash=config_hash(
             "dataset", "flame", "synthetic", "ingest", "fit", "store", "folds", "seed"
         ),
-        code=code_version("store"),
+        code=code("store"),
     script:
         "../scripts/store.py"

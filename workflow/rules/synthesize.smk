@@ -18,7 +18,7 @@ rule synth_model:
     params:
         vertices=config["synthetic"]["model_vertices"],
         seed=config["seed"],
-        code=code_version("flame"),
+        code=code("synth_model"),
     script:
         "../scripts/synth_model.py"
 
@@ -41,6 +41,6 @@ rule synthesize:
         runtime=stage("synthesize", "runtime"),
     params:
         options=options("synthetic"),
-        code=code_version("flame", "synth"),
+        code=code("synthesize"),
     script:
         "../scripts/synthesize.py"

@@ -26,6 +26,6 @@ rule train_transformer:
         options=options("transformer"),
         device=config["device"],
         seed=config["seed"],
-        code=code_version("models.transformer", "train"),
+        code=code("train_transformer"),
     script:
         "../scripts/train_transformer.py"
