@@ -1,4 +1,4 @@
-"""report.render: off-screen PNGs with something drawn in them."""
+"""fer4d.render: off-screen PNGs with something drawn in them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from fer4d.report.render import Panel, render_meshes
+from fer4d.render import Panel, render_meshes
 
 
 def octahedron():

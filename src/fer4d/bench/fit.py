@@ -26,13 +26,13 @@ import torch
 from scipy.spatial import cKDTree
 
 from fer4d.bench.output import emit
+from fer4d.device import resolve_device
 from fer4d.fitting import FitOptions, fit_sequence
 from fer4d.fitting.quality import vertex_errors
 from fer4d.flame.files import load_flame
 from fer4d.flame.synthetic import make_synthetic_flame
 from fer4d.synth.options import SynthOptions
 from fer4d.synth.sequence import simulate_sequence
-from fer4d.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,10 @@ import torch
 
 from fer4d import LABELS
 from fer4d.atomic import write_json
+from fer4d.device import resolve_device
 from fer4d.models.transformer import ExpressionTransformer
 from fer4d.options import SectionOptions
 from fer4d.train.classifier import TransformerOptions
-from fer4d.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 MB = 1024.0 * 1024.0

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from fer4d.device import resolve_device
 from fer4d.mesh import HierarchyOptions, build_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder, SpiralConv
 from fer4d.train.autoencoder import AutoencoderOptions, build_model
-from fer4d.train.device import resolve_device
 
 
 class DensePool(nn.Module):

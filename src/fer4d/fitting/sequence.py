@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from fer4d.device import resolve_device
 from fer4d.fitting.correspondences import ScanFrame
 from fer4d.fitting.geometry import apply_transform, vertex_normals
 from fer4d.fitting.nonrigid import SequenceParams, fit_batch
@@ -19,7 +20,6 @@ from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import FlameModel
 from fer4d.parallel import thread_map
 from fer4d.progress import progress
-from fer4d.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import torch
 
+from fer4d.device import resolve_device, seed_everything
 from fer4d.flame.files import load_flame
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.synthetic import make_synthetic_flame
-from fer4d.train.device import resolve_device, seed_everything
 
 
 def _median_ms(step, device: torch.device, repeats: int) -> float:

@@ -12,7 +12,7 @@ from fer4d.flame.emotions import emotion_prototypes
 from fer4d.flame.files import load_flame
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import N_JOINTS
-from fer4d.report.render import Panel, render_meshes
+from fer4d.render import Panel, render_meshes
 
 JAW = 2
 

@@ -2,7 +2,7 @@
 
 Reads a fit ``.h5`` (``vertices (T,V,3)``, ``vertices_scan (T,V,3)``, ``faces``, ``frame_index``)
 and optionally the ingested scan ``.h5`` of the same sequence (ragged ``frames/*``), and draws
-them with :func:`fer4d.report.render.render_meshes` (FLAME engineer).
+them with :func:`fer4d.render.render_meshes` (FLAME engineer).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def render_registered_sequence(
     The overlay panel maps scan and fit from the scan's frame into the model frame with
     ``params/scan_to_model`` (when present) so every panel is seen from the front.
     """
-    from fer4d.report.render import Panel, render_meshes
+    from fer4d.render import Panel, render_meshes
 
     try:
         with h5py.File(fit_path, "r") as f:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from fer4d.errors import InputFileError
-from fer4d.report.render import Panel, render_meshes
+from fer4d.render import Panel, render_meshes
 from fer4d.synth.groundtruth import GroundTruth, read_ground_truth
 from fer4d.synth.layout import FOLDERS
 from fer4d.synth.scanner import MM_PER_UNIT

@@ -1,1 +1,1 @@
-"""Training loops, checkpoints, devices and seeds."""
+"""Training stages: the spiral auto-encoder, frame embeddings, the expression classifier, prediction."""

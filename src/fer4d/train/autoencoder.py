@@ -23,12 +23,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from fer4d.atomic import write_json
+from fer4d.checkpoint import load_checkpoint, save_checkpoint
+from fer4d.device import resolve_device, seed_everything
 from fer4d.mesh import MeshHierarchy, load_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.options import SectionOptions
 from fer4d.store import FrameDataset, MeshStore, VertexStats
-from fer4d.train.checkpoint import load_checkpoint, save_checkpoint
-from fer4d.train.device import resolve_device, seed_everything
 
 log = logging.getLogger(__name__)
 

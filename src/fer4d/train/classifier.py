@@ -31,12 +31,12 @@ from torch import nn
 
 from fer4d import LABELS
 from fer4d.atomic import write_json
+from fer4d.checkpoint import load_checkpoint, save_checkpoint
+from fer4d.device import resolve_device, seed_everything
 from fer4d.errors import InputFileError
 from fer4d.models.transformer import POOLINGS, ExpressionTransformer
 from fer4d.options import SectionOptions
 from fer4d.progress import progress
-from fer4d.train.checkpoint import load_checkpoint, save_checkpoint
-from fer4d.train.device import resolve_device, seed_everything
 
 log = logging.getLogger(__name__)
 

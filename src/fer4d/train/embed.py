@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from fer4d.atomic import atomic_path
+from fer4d.checkpoint import load_checkpoint
+from fer4d.device import resolve_device
 from fer4d.mesh import load_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.progress import progress
 from fer4d.store import MeshStore, VertexStats
 from fer4d.train.autoencoder import AutoencoderOptions, build_model
-from fer4d.train.checkpoint import load_checkpoint
-from fer4d.train.device import resolve_device
 
 log = logging.getLogger(__name__)
 
