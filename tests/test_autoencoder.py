@@ -11,10 +11,11 @@ import torch
 
 from fer4d import LABELS
 from fer4d.fitting.files import write_fit
-from fer4d.flame import FlameLayer, load_flame, make_synthetic_flame
+from fer4d.flame import FlameLayer, load_flame
 from fer4d.mesh import HierarchyOptions, build_hierarchy, build_hierarchy_file, load_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder, SpiralConv
 from fer4d.store import FoldOptions, StoreOptions, build_store
+from fer4d.synth.facemodel import make_synthetic_flame
 from fer4d.train.autoencoder import AutoencoderOptions, train_autoencoder
 from fer4d.train.embed import embed_fold, encode_frames, load_encoder
 

@@ -18,7 +18,7 @@ from fer4d.fitting.geometry import vertex_normals
 from fer4d.flame.files import load_flame
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import FlameModel
-from fer4d.flame.synthetic import make_synthetic_flame
+from fer4d.synth.facemodel import make_synthetic_flame
 
 N_SHAPE, N_EXPR = 10, 10
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from fer4d.flame import FlameLayer, load_flame, make_synthetic_flame
+from fer4d.flame import FlameLayer, load_flame
 from fer4d.flame.lbs import rodrigues
+from fer4d.synth.facemodel import make_synthetic_flame
 
 N_SHAPE, N_EXPR = 20, 18
 

@@ -11,10 +11,12 @@ import torch
 
 from fer4d import LABELS
 from fer4d.cli import main
-from fer4d.flame import EXPRESSION_COMPONENTS, FlameLayer, emotion_prototypes, load_flame, make_synthetic_flame
+from fer4d.flame import FlameLayer, load_flame
 from fer4d.flame.files import FLAME_KEYS
 from fer4d.flame.regions import face_region
-from fer4d.flame.synthetic.rig import JOINTS_MM
+from fer4d.synth.emotions import emotion_prototypes
+from fer4d.synth.facemodel import EXPRESSION_COMPONENTS, make_synthetic_flame
+from fer4d.synth.facemodel.rig import JOINTS_MM
 
 UPPER_INNER_LIP, LOWER_INNER_LIP = 62, 66
 BROW_POINTS = list(range(17, 27))

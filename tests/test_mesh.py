@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer4d.flame import load_flame, make_synthetic_flame
+from fer4d.flame import load_flame
 from fer4d.mesh import HierarchyOptions, build_hierarchy, load_hierarchy, spirals
 from fer4d.mesh.spirals import oriented_one_rings
+from fer4d.synth.facemodel import make_synthetic_flame
 
 # A hexagonal fan: centre 0, rim 1..6 counter-clockwise.
 FAN = np.array([[0, i, i % 6 + 1] for i in range(1, 7)])

@@ -14,7 +14,7 @@ import torch
 
 from fer4d import LABELS
 from fer4d.cli import main as cli_main
-from fer4d.flame import load_flame, make_synthetic_flame
+from fer4d.flame import load_flame
 from fer4d.synth import (
     SynthOptions,
     build_face_rig,
@@ -24,6 +24,7 @@ from fer4d.synth import (
     synthetic_sequences,
 )
 from fer4d.synth.baseline import apex_index, apex_nearest_neighbour_accuracy
+from fer4d.synth.facemodel import make_synthetic_flame
 from fer4d.synth.render import render_frames
 
 TINY = SynthOptions(subjects=2, frames_min=8, frames_max=9, scan_points=1500, model_vertices=800)

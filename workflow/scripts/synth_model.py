@@ -1,7 +1,7 @@
 """Rule synth_model: write the synthetic FLAME-format model and its landmark embedding."""
 
-from fer4d.flame import make_synthetic_flame
 from fer4d.logs import configure_logging
+from fer4d.synth.facemodel import make_synthetic_flame
 
 configure_logging(snakemake.log[0])
 make_synthetic_flame(

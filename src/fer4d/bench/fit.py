@@ -30,7 +30,7 @@ from fer4d.device import resolve_device
 from fer4d.fitting import FitOptions, fit_sequence
 from fer4d.fitting.quality import vertex_errors
 from fer4d.flame.files import load_flame
-from fer4d.flame.synthetic import make_synthetic_flame
+from fer4d.synth.facemodel import make_synthetic_flame
 from fer4d.synth.options import SynthOptions
 from fer4d.synth.sequence import simulate_sequence
 

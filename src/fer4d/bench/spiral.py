@@ -86,7 +86,8 @@ def throughput(model: nn.Module, x: torch.Tensor, steps: int) -> float:
 
 
 def run(vertices: int, batch: int, steps: int, device: str, seed: int) -> dict:
-    from fer4d.flame import load_flame, make_synthetic_flame
+    from fer4d.flame import load_flame
+    from fer4d.synth.facemodel import make_synthetic_flame
 
     torch_device = resolve_device(device)
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,7 +26,8 @@ from fer4d.store.writer import FitSequence, sequence_key, write_sequence
 
 def synthetic_sequences(n_frames: int, n_vertices: int, frames_per_sequence: int, seed: int):
     """Yield ``FitSequence``s of ``frames_per_sequence`` frames until ``n_frames`` are made."""
-    from fer4d.flame import load_flame, make_synthetic_flame
+    from fer4d.flame import load_flame
+    from fer4d.synth.facemodel import make_synthetic_flame
 
     with tempfile.TemporaryDirectory() as tmp:
         model = load_flame(make_synthetic_flame(Path(tmp) / "model.pkl", n_vertices=n_vertices, seed=seed))

@@ -9,8 +9,8 @@ import numpy as np
 
 from fer4d.flame.files import guess_scale_to_mm, load_flame
 from fer4d.flame.model import save_flame_npz
-from fer4d.flame.synthetic import make_synthetic_flame
 from fer4d.flame.unpickle import restricted_load, to_numpy
+from fer4d.synth.facemodel import make_synthetic_flame
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from fer4d.flame.preview import render_emotions
+    from fer4d.synth.preview import render_emotions
 
     print(render_emotions(args.model, args.out))
     return 0
@@ -64,7 +64,7 @@ def _to_npz(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from fer4d.flame.benchmark import benchmark_layer
+    from fer4d.bench.flame import benchmark_layer
 
     result = benchmark_layer(
         n_vertices=args.vertices,

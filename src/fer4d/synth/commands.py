@@ -5,9 +5,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
+import numpy as np
+
+from fer4d.errors import InputFileError
+from fer4d.io import read_scan
+from fer4d.synth.groundtruth import read_ground_truth
+from fer4d.synth.layout import FOLDERS
 from fer4d.synth.options import FORMATS, UNITS, SynthOptions
+from fer4d.synth.render import render_frames
+from fer4d.synth.writers import SCAN_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +25,8 @@ MODEL_NAME = "flame_synthetic.pkl"
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from fer4d.flame import make_synthetic_flame
     from fer4d.synth.dataset import synthesize_dataset
+    from fer4d.synth.facemodel import make_synthetic_flame
 
     changes = {
         field.name: getattr(args, field.name)
@@ -34,9 +43,33 @@ def run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def render_sequence(
+    dataset_dir: str | os.PathLike,
+    subject: str,
+    label: str,
+    out_path: str | os.PathLike,
+    n_frames: int = 4,
+    model_faces: np.ndarray | None = None,
+) -> Path:
+    """Render ``n_frames`` evenly spaced frames of one written sequence (see ``render_frames``);
+    scans are read with ``fer4d.io.read_scan``, as ingestion reads them."""
+    if label not in FOLDERS:
+        raise ValueError(f"unknown label {label!r}; expected one of {sorted(FOLDERS)}")
+    folder = Path(dataset_dir) / subject / FOLDERS[label]
+    if not folder.is_dir():
+        raise InputFileError(folder, "no such sequence folder")
+    truth = read_ground_truth(folder / "ground_truth.h5")
+    files = sorted(p for p in folder.iterdir() if p.stem.isdigit() and p.suffix in SCAN_SUFFIXES)
+    frames = np.unique(np.linspace(0, len(files) - 1, n_frames).round().astype(int))
+    scans = {}
+    for frame in frames:
+        scan = read_scan(files[frame])
+        scans[int(frame)] = (scan.vertices, scan.faces)
+    return render_frames(scans, truth, out_path, model_faces)
+
+
 def run_render(args: argparse.Namespace) -> int:
     from fer4d.flame import load_flame
-    from fer4d.synth.render import render_sequence
 
     model = Path(args.model) if args.model else Path(args.dataset) / MODEL_NAME
     faces = load_flame(model).faces if model.is_file() else None

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer4d import LABELS
-from fer4d.flame import EmotionPrototype
 from fer4d.synth.dynamics import Timing, blink_track, intensity_envelope, smooth_wander
+from fer4d.synth.emotions import EmotionPrototype
 
 CONFUSABLE_PARTNER = {
     "anger": "disgust",

@@ -15,15 +15,10 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components
 
-from fer4d.flame import (
-    EXPRESSION_COMPONENTS,
-    EmotionPrototype,
-    FlameLayer,
-    FlameModel,
-    emotion_prototypes,
-    face_region,
-)
+from fer4d.flame import FlameLayer, FlameModel, face_region
+from fer4d.synth.emotions import EmotionPrototype, emotion_prototypes
 from fer4d.synth.expressions import ComponentSides, SequencePlan
+from fer4d.synth.facemodel import EXPRESSION_COMPONENTS
 from fer4d.synth.surface import SurfaceSampling
 
 SCAN_MARGIN_MM = 5.0

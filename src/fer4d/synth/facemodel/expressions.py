@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fer4d.flame.synthetic.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
+from fer4d.synth.facemodel.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
 
 EyeSide = float  # +1: subject's left (+x), -1: right
 

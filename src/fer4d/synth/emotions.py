@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer4d import LABELS
-from fer4d.flame.synthetic.expressions import EXPRESSION_COMPONENTS
+from fer4d.synth.facemodel.expressions import EXPRESSION_COMPONENTS
 
 
 @dataclass(frozen=True)

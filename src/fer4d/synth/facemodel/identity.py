@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer4d.flame.synthetic.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
+from fer4d.synth.facemodel.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
 
 N_RANDOM_SMOOTH = 18
 """Seeded random smooth components after the named ones."""

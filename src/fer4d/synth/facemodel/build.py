@@ -12,11 +12,11 @@ import scipy.sparse
 
 from fer4d.atomic import atomic_path
 from fer4d.flame.files import landmarks_path_for
-from fer4d.flame.synthetic.expressions import expression_directions
-from fer4d.flame.synthetic.geometry import face_mesh_with_about
-from fer4d.flame.synthetic.identity import identity_directions
-from fer4d.flame.synthetic.landmarks import landmark_embedding
-from fer4d.flame.synthetic.rig import JOINTS_MM, KINTREE_TABLE, joint_regressor, pose_correctives, skinning_weights
+from fer4d.synth.facemodel.expressions import expression_directions
+from fer4d.synth.facemodel.geometry import face_mesh_with_about
+from fer4d.synth.facemodel.identity import identity_directions
+from fer4d.synth.facemodel.landmarks import landmark_embedding
+from fer4d.synth.facemodel.rig import JOINTS_MM, KINTREE_TABLE, joint_regressor, pose_correctives, skinning_weights
 
 N_SHAPE_COLUMNS = 300
 N_EXPR_COLUMNS = 100

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer4d.flame.synthetic.geometry import EYE_CENTRES, EYE_RADII, MOUTH_Y, FaceMesh, half_width
+from fer4d.synth.facemodel.geometry import EYE_CENTRES, EYE_RADII, MOUTH_Y, FaceMesh, half_width
 
 
 def _eye(centre: tuple[float, float], outer_first: bool) -> list[tuple[float, float, float]]:

@@ -11,7 +11,7 @@ import torch
 from fer4d.device import resolve_device, seed_everything
 from fer4d.flame.files import load_flame
 from fer4d.flame.layer import FlameLayer
-from fer4d.flame.synthetic import make_synthetic_flame
+from fer4d.synth.facemodel import make_synthetic_flame
 
 
 def _median_ms(step, device: torch.device, repeats: int) -> float:

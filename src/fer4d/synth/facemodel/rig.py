@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from fer4d.flame.model import N_POSE_FEATURES
-from fer4d.flame.synthetic.geometry import MOUTH_HALF_WIDTH, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
+from fer4d.synth.facemodel.geometry import MOUTH_HALF_WIDTH, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
 
 JOINTS_MM = np.array(
     [

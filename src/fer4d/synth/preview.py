@@ -1,4 +1,4 @@
-"""Pictures of a FLAME model: the template and the six emotion prototypes."""
+"""Pictures of a FLAME model: the template and the six emotion prototypes of the synthetic face."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer4d.flame.emotions import emotion_prototypes
 from fer4d.flame.files import load_flame
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import N_JOINTS
 from fer4d.render import Panel, render_meshes
+from fer4d.synth.emotions import emotion_prototypes
 
 JAW = 2
 
