@@ -10,14 +10,16 @@ import pytest
 import torch
 
 from fer4d import LABELS
-from fer4d.fitting.files import write_fit
 from fer4d.flame import FlameLayer, load_flame
-from fer4d.mesh import HierarchyOptions, build_hierarchy, build_hierarchy_file, load_hierarchy
+from fer4d.formats.fit import write_fit
+from fer4d.formats.hierarchy import read_hierarchy, write_hierarchy
+from fer4d.mesh import HierarchyOptions, build_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder, SpiralConv
 from fer4d.store import FoldOptions, StoreOptions, build_store
 from fer4d.synth.facemodel import make_synthetic_flame
 from fer4d.train.autoencoder import AutoencoderOptions, train_autoencoder
 from fer4d.train.embed import embed_fold, encode_frames, load_encoder
+from fer4d.train.hierarchy import build_hierarchy_file
 
 
 @pytest.mark.parametrize("in_channels,out_channels", [(2, 4), (5, 2)])  # gather first / transform first
@@ -36,9 +38,13 @@ def test_spiral_conv_equals_an_explicit_loop(in_channels, out_channels):
 
 
 @pytest.fixture(scope="module")
-def small_model(tmp_path_factory):
-    path = make_synthetic_flame(tmp_path_factory.mktemp("model") / "m.pkl", n_vertices=600, seed=1)
-    return load_flame(path)
+def small_model_path(tmp_path_factory):
+    return make_synthetic_flame(tmp_path_factory.mktemp("model") / "m.pkl", n_vertices=600, seed=1)
+
+
+@pytest.fixture(scope="module")
+def small_model(small_model_path):
+    return load_flame(small_model_path)
 
 
 def test_tiny_autoencoder_overfits_a_handful_of_meshes(small_model):
@@ -61,7 +67,7 @@ def test_tiny_autoencoder_overfits_a_handful_of_meshes(small_model):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, small_model):
+def store(tmp_path_factory, small_model, small_model_path):
     """3 subjects × 6 labels of 4 frames each, posed with the FLAME layer; store + hierarchy."""
     root = tmp_path_factory.mktemp("ae")
     layer = FlameLayer(small_model, n_shape=10, n_expr=10)
@@ -81,7 +87,16 @@ def store(tmp_path_factory, small_model):
                 "ok",
             )
             paths.append(path)
-    build_store(paths, root / "dataset.h5", root / "report.json", StoreOptions(), FoldOptions(k=3), "h", seed=0)
+    build_store(
+        paths,
+        small_model_path,
+        root / "dataset.h5",
+        root / "report.json",
+        StoreOptions(),
+        FoldOptions(k=3),
+        "h",
+        seed=0,
+    )
     build_hierarchy_file(root / "dataset.h5", root / "hierarchy.npz", HierarchyOptions(factors=(4, 4)))
     return root
 
@@ -134,11 +149,11 @@ def test_embeddings_cover_every_sequence_with_its_split(store, tmp_path):
 def test_a_checkpoint_for_another_hierarchy_is_refused(store, tmp_path):
     train(store, tmp_path, epochs=1)
     other = build_hierarchy(
-        load_hierarchy(store / "hierarchy.npz").vertices[0],
-        load_hierarchy(store / "hierarchy.npz").faces[0],
+        read_hierarchy(store / "hierarchy.npz").vertices[0],
+        read_hierarchy(store / "hierarchy.npz").faces[0],
         HierarchyOptions(factors=(3, 3)),
     )
-    other.save(tmp_path / "other.npz")
+    write_hierarchy(tmp_path / "other.npz", other)
     with pytest.raises(ValueError, match="another mesh hierarchy"):
         load_encoder(tmp_path / "ae.pt", tmp_path / "other.npz", "cpu")
 

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 
-import h5py
 import numpy as np
 import pytest
 import torch
 
 from fer4d import LABELS
 from fer4d.errors import InputFileError
-from fer4d.train.classifier import (
-    LoadedClassifier,
-    TransformerOptions,
-    augment,
-    class_weights,
-    load_classifier,
-    resample,
-    train_transformer,
-)
+from fer4d.formats.checkpoints import read_classifier_checkpoint
+from fer4d.formats.embeddings import EmbeddedSequence, read_embeddings, write_embeddings
+from fer4d.train.classifier.features import augment, class_weights, resample
+from fer4d.train.classifier.inference import LoadedClassifier, load_classifier
+from fer4d.train.classifier.options import TransformerOptions
+from fer4d.train.classifier.training import train_transformer
 
 
 @pytest.fixture(autouse=True)
@@ -45,19 +41,20 @@ def write_toy_embeddings(
     """Sequences whose class c is the channel that rises over time, on top of a large per-subject
     identity offset (so the expression is only visible relative to the first frame)."""
     rng = np.random.default_rng(seed)
-    with h5py.File(path, "w") as f:
-        f.attrs["fold"] = 2
-        f.attrs["latent_size"] = dim
-        for subject, split in subjects:
-            identity = rng.normal(0, 3.0, dim)
-            for c, label in enumerate(LABELS):
-                length = int(rng.integers(12, 20))
-                ramp = np.sin(np.linspace(0, np.pi, length))[:, None]
-                embedding = identity + rng.normal(0, 0.1, (length, dim))
-                embedding[:, c] += 2.0 * ramp[:, 0]
-                group = f.create_group(f"sequences/{subject}__{label}")
-                group["embedding"] = embedding.astype(np.float32)
-                group.attrs.update(subject=subject, label=label, label_index=c, split=split)
+    sequences = []
+    for subject, split in subjects:
+        identity = rng.normal(0, 3.0, dim)
+        for c, label in enumerate(LABELS):
+            length = int(rng.integers(12, 20))
+            ramp = np.sin(np.linspace(0, np.pi, length))[:, None]
+            embedding = identity + rng.normal(0, 0.1, (length, dim))
+            embedding[:, c] += 2.0 * ramp[:, 0]
+            sequences.append(EmbeddedSequence(f"{subject}__{label}", subject, label, c, split, embedding))
+    write_embeddings(path, 2, dim, sequences)
+
+
+def embedding_of(path, key):
+    return next(s.embedding for s in read_embeddings(path)[1] if s.key == key)
 
 
 def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
@@ -76,8 +73,7 @@ def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
     assert len(history["epochs"]) == FAST.epochs
     assert history["epochs"][-1]["train_loss"] < history["epochs"][0]["train_loss"]
     classifier = load_classifier(paths[0], device="cpu")
-    with h5py.File(tmp_path / "emb.h5") as f:
-        surprise = f["sequences/s4__surprise/embedding"][:]
+    surprise = embedding_of(tmp_path / "emb.h5", "s4__surprise")
     assert LABELS[int(classifier.probabilities([surprise])[0].argmax())] == "surprise"
 
 
@@ -99,8 +95,8 @@ def test_training_is_deterministic_by_seed(tmp_path):
     assert runs[0] == runs[1]
     assert [m["seed"] for m in runs[0]["members"]] == [7, 8]
     assert runs[0]["members"][0]["epochs"] != runs[0]["members"][1]["epochs"]  # members differ
-    a = torch.load(tmp_path / "a.pt", weights_only=True)["member_states"]
-    b = torch.load(tmp_path / "b.pt", weights_only=True)["member_states"]
+    a = read_classifier_checkpoint(tmp_path / "a.pt").member_states
+    b = read_classifier_checkpoint(tmp_path / "b.pt").member_states
     assert len(a) == 2 and all(torch.equal(x[k], y[k]) for x, y in zip(a, b) for k in x)
 
 
@@ -111,8 +107,7 @@ def test_ensemble_predicts_the_mean_of_its_members_probabilities(tmp_path):
     train_transformer(tmp_path / "emb.h5", *paths, options, device="cpu", seed=0)
     ensemble = load_classifier(paths[0], device="cpu")
     assert len(ensemble.models) == 3
-    with h5py.File(tmp_path / "emb.h5") as f:
-        embeddings = [f[f"sequences/s4__{label}/embedding"][:] for label in LABELS]
+    embeddings = [embedding_of(tmp_path / "emb.h5", f"s4__{label}") for label in LABELS]
     members = [
         LoadedClassifier([model], ensemble.options, ensemble.scaler, ensemble.device).probabilities(embeddings)
         for model in ensemble.models
@@ -159,7 +154,7 @@ def test_unknown_option_and_bad_file_are_reported(tmp_path):
 
 
 def test_feature_scaler_global_keeps_channel_ratios_and_uses_train_only():
-    from fer4d.train.classifier import FeatureScaler
+    from fer4d.train.classifier.features import FeatureScaler
 
     rng = np.random.default_rng(0)
     train = [[*rng.normal(0, [10.0, 0.1], (50, 2)), 5.0, -1.0] for _ in range(4)]

@@ -1,7 +1,7 @@
 """Every rule's conda environment names the third-party packages its script imports.
 
-The import graph is followed statically from each rule's script through the fer4d modules it
-uses; imports guarded by ``except ImportError`` are optional and not required.
+The fer4d modules a script runs are its import closure (``fer4d.codeversion.import_closure``);
+imports guarded by ``except ImportError`` are optional and not required.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fer4d.codeversion import import_closure
+
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
 CONDA_NAME = {"torch": "pytorch", "yaml": "pyyaml", "fast_simplification": "fast-simplification"}
 
 
@@ -42,43 +43,25 @@ def _optional(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     return False
 
 
-def _module_file(module: str) -> Path | None:
-    base = SRC.joinpath(*module.split("."))
-    if (base / "__init__.py").exists():
-        return base / "__init__.py"
-    return base.with_suffix(".py") if base.with_suffix(".py").exists() else None
-
-
 def third_party_imports(script: Path) -> set[str]:
-    """Top-level third-party modules imported (non-optionally) by ``script`` and the fer4d code it uses."""
-    seen: set[Path] = set()
-    queue = [script]
+    """Top-level third-party modules imported (non-optionally) by ``script`` and the fer4d code it
+    runs (its import closure, as the rules' code versions see it)."""
     external: set[str] = set()
-    while queue:
-        path = queue.pop()
-        if path in seen:
-            continue
-        seen.add(path)
+    for path in [script, *import_closure(script)]:
         tree = ast.parse(path.read_text())
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+                modules = [node.module]
             else:
                 continue
             if _optional(node, parents):
                 continue
             for module in modules:
                 top = module.split(".")[0]
-                if top == "fer4d":
-                    parts = module.split(".")
-                    for depth in range(1, len(parts) + 1):
-                        file = _module_file(".".join(parts[:depth]))
-                        if file is not None:
-                            queue.append(file)
-                elif top not in sys.stdlib_module_names and top not in {"snakemake", "__future__"}:
+                if top not in sys.stdlib_module_names and top not in {"fer4d", "snakemake", "__future__"}:
                     external.add(top)
     return external
 

@@ -137,6 +137,8 @@ def test_landmarks_and_npz_round_trip(tmp_path):
 
 def test_flame_options_reject_unknown_keys():
     assert FlameOptions.from_dict({"model": "x.pkl"}).model == "x.pkl"
-    assert FlameOptions.from_dict(None).landmarks is None
+    assert FlameOptions.from_dict(None).model is None
+    with pytest.raises(ValueError, match="unknown"):
+        FlameOptions.from_dict({"landmarks": "lmk.pkl"})  # no stage uses one: not a config key
     with pytest.raises(ValueError, match="unknown flame option"):
         FlameOptions.from_dict({"modle": "x.pkl"})

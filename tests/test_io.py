@@ -13,6 +13,7 @@ import pyvista as pv
 
 from fer4d.cli import main as cli
 from fer4d.errors import InputFileError
+from fer4d.formats.groundtruth import GroundTruth, write_ground_truth
 from fer4d.io import (
     IngestOptions,
     Scan,
@@ -268,9 +269,23 @@ def test_ground_truth_rows_follow_the_kept_frames(tmp_path):
     frames = write_sequence(folder, 3)
     (folder / "001.wrl").write_text("#VRML V2.0 utf8\nbroken [")
     truth = np.arange(3 * 4 * 3, dtype=np.float32).reshape(3, 4, 3)
-    with h5py.File(folder / "ground_truth.h5", "w") as f:
-        f["vertices"] = truth
-        f["params/shape"] = np.ones(5, np.float32)
+    zeros = np.zeros((3, 2), np.float32)
+    write_ground_truth(
+        folder / "ground_truth.h5",
+        GroundTruth(
+            "S",
+            "anger",
+            truth,
+            truth,
+            np.ones(5),
+            zeros,
+            np.zeros((3, 5, 3)),
+            np.zeros((3, 3)),
+            np.eye(3),
+            np.zeros(3),
+            "mm",
+        ),
+    )
     ingest_sequence(frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "anger", IngestOptions())
     sequence = read_sequence(tmp_path / "o.h5")
     assert (sequence.subject, sequence.label, sequence.status) == ("S", "anger", "ok")

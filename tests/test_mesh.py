@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fer4d.flame import load_flame
-from fer4d.mesh import HierarchyOptions, build_hierarchy, load_hierarchy, spirals
+from fer4d.formats.hierarchy import read_hierarchy, write_hierarchy
+from fer4d.mesh import HierarchyOptions, build_hierarchy, spirals
 from fer4d.mesh.spirals import oriented_one_rings
 from fer4d.synth.facemodel import make_synthetic_flame
 
@@ -76,7 +77,7 @@ def test_down_then_up_reproduces_a_smooth_field(hierarchy):
 
 def test_save_and_load_round_trip(hierarchy, tmp_path):
     _, h = hierarchy
-    h.save(tmp_path / "h.npz")
-    loaded = load_hierarchy(tmp_path / "h.npz")
+    write_hierarchy(tmp_path / "h.npz", h)
+    loaded = read_hierarchy(tmp_path / "h.npz")
     assert loaded.digest() == h.digest() and loaded.sizes == h.sizes
     assert abs(loaded.up[1] - h.up[1]).max() == 0 and abs(loaded.down[0] - h.down[0]).max() == 0

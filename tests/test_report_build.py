@@ -11,7 +11,7 @@ import pytest
 
 from fer4d import LABELS
 from fer4d.errors import InputFileError
-from fer4d.report import ReportInputs, build_report
+from fer4d.report.build import ReportInputs, build_report
 
 # fold 0: 3 items, 2 right; fold 1: 4 items, 2 right.
 FOLDS = [
@@ -81,6 +81,8 @@ def write_fold_outputs(tmp_path):
             q["residual_p90_mm"] = np.array(residual, np.float32) * 2
             q["flagged"] = np.array(flagged, bool)
             q["v2v_mean_mm"] = np.full(len(residual), 0.25, np.float32)
+        f["template/vertices"] = np.zeros((3, 3), np.float32)
+        f["template/faces"] = np.array([[0, 1, 2]], np.int32)
     inputs.memory.write_text(
         json.dumps(
             {
@@ -183,11 +185,12 @@ def write_fake_fit_and_scan(tmp_path):
 def test_registered_sequence_render_has_fit_and_overlay_panels(tmp_path):
     from matplotlib.image import imread
 
-    from fer4d.report.registered import evenly_spaced, read_scan_points, render_registered_sequence
+    from fer4d.formats.ingested import read_frame_points
+    from fer4d.report.registered import evenly_spaced, render_registered_sequence
 
     fit, scan = write_fake_fit_and_scan(tmp_path)
     assert evenly_spaced(6, 5) == [0, 1, 2, 4, 5] and evenly_spaced(3, 5) == [0, 1, 2]
-    assert read_scan_points(scan, 10).shape == (168, 3) and read_scan_points(scan, 3) is None
+    assert read_frame_points(scan, 10).shape == (168, 3) and read_frame_points(scan, 3) is None
     render_registered_sequence(fit, scan, tmp_path / "seq.png", n_frames=3)
     image = imread(tmp_path / "seq.png")[..., :3]
     height, width, _ = image.shape

@@ -12,21 +12,39 @@ from torch.utils.data import DataLoader
 
 from fer4d import LABELS
 from fer4d.errors import InputFileError
-from fer4d.fitting.files import write_fit
+from fer4d.flame import FlameModel, save_flame_npz
+from fer4d.formats.fit import write_fit
 from fer4d.store import (
     FoldOptions,
     FrameDataset,
     MeshStore,
-    SequenceDataset,
     StoreOptions,
     VertexStats,
     build_store,
-    collate_sequences,
+    fold_count,
     make_folds,
 )
 
 FACES = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4]], np.int32)
 V = 5
+TEMPLATE = np.arange(V * 3, dtype=np.float64).reshape(V, 3)
+
+
+@pytest.fixture
+def model(tmp_path):
+    """A 5-vertex FLAME-format model (``.npz``, mm) whose template and faces the store must use."""
+    joints = 5
+    flame = FlameModel(
+        v_template=TEMPLATE,
+        faces=FACES,
+        shapedirs=np.zeros((V, 3, 2)),
+        exprdirs=np.zeros((V, 3, 2)),
+        posedirs=np.zeros((V, 3, 36)),
+        J_regressor=np.full((joints, V), 1 / V),
+        kintree_table=np.array([[-1, 0, 1, 1, 1], [0, 1, 2, 3, 4]]),
+        weights=np.full((V, joints), 1 / joints),
+    )
+    return save_flame_npz(flame, tmp_path / "model.npz")
 
 
 def fake_fit(path, subject, label, n_frames, seed, faces=FACES, flagged=None):
@@ -50,7 +68,7 @@ def fake_fit(path, subject, label, n_frames, seed, faces=FACES, flagged=None):
 
 
 @pytest.fixture
-def fits(tmp_path):
+def fits(tmp_path, model):
     """4 subjects × 6 labels, 3–5 frames each; returns (paths, {key: vertices})."""
     paths, truth = [], {}
     for s in range(4):
@@ -62,11 +80,12 @@ def fits(tmp_path):
     return paths, truth
 
 
-def build(tmp_path, paths, store=None, folds=None):
+def build(tmp_path, paths, store=None, folds=None, subjects=None):
     out = tmp_path / "dataset.h5"
     store = store or StoreOptions()
     folds = folds or FoldOptions(k=2)
-    report = build_store(paths, out, tmp_path / "report.json", store, folds, "abc123", seed=1)
+    model = tmp_path / "model.npz"
+    report = build_store(paths, model, out, tmp_path / "report.json", store, folds, "abc123", 1, subjects)
     return out, report
 
 
@@ -84,8 +103,8 @@ def test_round_trip(tmp_path, fits):
             info = store.info(key)
             assert (info.subject, info.label, info.n_frames) == (*key.split("__"), len(vertices))
             assert info.label_index == LABELS.index(info.label)
-        expected_template = np.mean([v[0] for v in truth.values()], axis=0)
-        np.testing.assert_allclose(store.template_vertices, expected_template, atol=1e-5)
+        # The template is the model's own mesh, not an average of the (test subjects') fits.
+        np.testing.assert_array_equal(store.template_vertices, TEMPLATE.astype(np.float32))
         assert store.attrs["config_hash"] == "abc123"
     with h5py.File(out) as f:
         vertices = f["sequences/S0__anger/vertices"]
@@ -190,26 +209,18 @@ def test_too_few_subjects_is_a_clear_error():
 def test_folds_stored_and_read_back(tmp_path, fits):
     out, _ = build(tmp_path, fits[0])
     with MeshStore(out) as store:
+        keys = store.keys()
         assert store.n_folds == 2
         assert (
             store.fold(0)
             == make_folds(
-                store.keys(),
-                [store.info(k).subject for k in store],
-                [store.info(k).label for k in store],
+                keys,
+                [store.info(k).subject for k in keys],
+                [store.info(k).label for k in keys],
                 FoldOptions(k=2),
                 seed=1,
             )[0]
         )
-
-
-def test_collate_pads_and_masks():
-    a, b = torch.ones(3, 2), torch.full((5, 2), 2.0)
-    padded, mask, labels, lengths = collate_sequences([(a, 1), (b, 4)])
-    assert padded.shape == (2, 5, 2)
-    assert mask.tolist() == [[True] * 3 + [False] * 2, [True] * 5]
-    assert labels.tolist() == [1, 4] and lengths.tolist() == [3, 5]
-    assert padded[0, 3:].abs().sum() == 0 and torch.equal(padded[1], b)
 
 
 def test_vertex_stats_use_only_the_given_keys(tmp_path, fits):
@@ -222,8 +233,6 @@ def test_vertex_stats_use_only_the_given_keys(tmp_path, fits):
     np.testing.assert_allclose(stats.std, frames.std(0), rtol=1e-3)
     x = torch.from_numpy(frames[0])
     assert torch.allclose(stats.denormalise(stats.normalise(x)), x, atol=1e-4)
-    stats.save(tmp_path / "stats.npz")
-    np.testing.assert_array_equal(VertexStats.load(tmp_path / "stats.npz").mean, stats.mean)
 
 
 def test_datasets_are_worker_safe(tmp_path, fits):
@@ -237,11 +246,6 @@ def test_datasets_are_worker_safe(tmp_path, fits):
     parallel = torch.cat(list(DataLoader(frames, batch_size=7, num_workers=2)))
     assert torch.equal(serial, parallel)
     np.testing.assert_allclose(stats.denormalise(serial[0]).numpy(), fits[1][keys[0]][0], atol=1e-4)
-    sequences = SequenceDataset(out, keys)
-    batches = list(DataLoader(sequences, batch_size=5, num_workers=2, collate_fn=collate_sequences))
-    padded, mask, _labels, lengths = batches[0]
-    assert padded.shape[0] == 5 and mask.sum(1).tolist() == lengths.tolist()
-    assert torch.equal(padded[0, : lengths[0]], torch.from_numpy(fits[1][keys[0]]))
 
 
 def test_inspect_cli(tmp_path, fits, capsys):
@@ -252,3 +256,19 @@ def test_inspect_cli(tmp_path, fits, capsys):
     text = capsys.readouterr().out
     assert "24 sequences" in text and "anger 4" in text and "subjects (4): S0 S1 S2 S3" in text
     assert "fold 1: train" in text and "flagged frames: 0 of" in text
+
+
+def test_loso_keeps_a_fold_for_a_subject_whose_sequences_were_all_dropped(tmp_path, fits):
+    """The workflow plans one fold per discovered subject; the store must have exactly those."""
+    paths, _ = fits
+    empty = tmp_path / "empty.h5"
+    write_fit(empty, {"frame_index": np.zeros(0, np.int32)}, "S9", "anger", "empty")
+    planned = ["S0", "S1", "S2", "S3", "S9"]
+    out, report = build(tmp_path, [*paths, empty], folds=FoldOptions(scheme="loso"), subjects=planned)
+    assert report["subjects"] == ["S0", "S1", "S2", "S3"]
+    assert fold_count(FoldOptions(scheme="loso"), planned) == 5
+    with MeshStore(out) as store:
+        assert store.n_folds == 5
+        folds = [store.fold(i) for i in range(5)]  # every planned fold exists: no IndexError downstream
+    assert [sorted({k.split("__")[0] for k in f.test}) for f in folds] == [["S0"], ["S1"], ["S2"], ["S3"], []]
+    assert all(f.train and f.val for f in folds)

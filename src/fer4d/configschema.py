@@ -25,7 +25,7 @@ SECTIONS = {
     "folds": "fer4d.store.options:FoldOptions",
     "hierarchy": "fer4d.mesh.options:HierarchyOptions",
     "autoencoder": "fer4d.train.autoencoder:AutoencoderOptions",
-    "transformer": "fer4d.train.classifier:TransformerOptions",
+    "transformer": "fer4d.train.classifier.options:TransformerOptions",
     "memory_benchmark": "fer4d.bench.memory:MemoryBenchmarkOptions",
 }
 """Config section → ``module:OptionsClass``."""

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from fer4d import LABELS
 from fer4d.codeversion import code_version
+from fer4d.store.folds import fold_count
+from fer4d.store.options import FoldOptions
 
 RESULTS = config["results"]
 SYNTHETIC = config["dataset"]["source"] == "synthetic"
@@ -25,19 +27,22 @@ MODEL = config["flame"]["model"] or results("model", "flame_synthetic.pkl")
 
 
 def discover():
-    """{(subject, label): scan files} of every sequence, known when the workflow starts.
+    """{(subject, label): (folder, scan files)} of every sequence, found once, when the DAG is
+    built; the ingest jobs get their files from here and never search the dataset again.
 
-    Synthetic scans do not exist yet at start-up, so their file lists are empty: the ingest
-    jobs wait for the generator instead.
+    Synthetic scans do not exist yet at start-up, so their file lists are None: the ingest job
+    lists its one folder once the generator has written it.
     """
     if SYNTHETIC:
-        from fer4d.synth import SynthOptions, synthetic_sequences
+        from fer4d.synth.layout import synthetic_sequences
+        from fer4d.synth.options import SynthOptions
 
         options = SynthOptions.from_dict(config["synthetic"])
         return {
-            (subject, label): [] for subject, label, _ in synthetic_sequences(options)
+            (subject, label): (str(Path(RAW_ROOT, subject, folder)), None)
+            for subject, label, folder in synthetic_sequences(options)
         }
-    from fer4d.io import discover_sequences
+    from fer4d.io.layouts import discover_sequences
 
     entries = discover_sequences(
         RAW_ROOT,
@@ -47,7 +52,10 @@ def discover():
         unknown_labels=config["dataset"]["unknown_labels"],
     )
     return {
-        (entry.subject, entry.label): [str(f) for f in entry.frames]
+        (entry.subject, entry.label): (
+            str(entry.folder),
+            [str(f) for f in entry.frames],
+        )
         for entry in entries
     }
 
@@ -55,11 +63,7 @@ def discover():
 SCANS = discover()
 SEQUENCES = sorted(SCANS)
 SUBJECTS = sorted({subject for subject, _ in SEQUENCES})
-FOLDS = (
-    list(range(config["folds"]["k"]))
-    if config["folds"]["scheme"] == "kfold"
-    else list(range(len(SUBJECTS)))
-)
+FOLDS = list(range(fold_count(FoldOptions.from_dict(config["folds"]), SUBJECTS)))
 
 
 def options(section, keys=None):
@@ -101,7 +105,16 @@ def ingest_inputs(wildcards):
     """Synthetic data: wait for the generator. Real data: the sequence's scan files."""
     if SYNTHETIC:
         return {"raw": rules.synthesize.output.manifest}
-    return {"raw": SCANS[(wildcards.subject, wildcards.label)]}
+    return {"raw": SCANS[(wildcards.subject, wildcards.label)][1]}
+
+
+def sequence_folder(wildcards):
+    return SCANS[(wildcards.subject, wildcards.label)][0]
+
+
+def sequence_frames(wildcards):
+    """The discovered scan files, or None (synthetic: the folder is listed by the job)."""
+    return SCANS[(wildcards.subject, wildcards.label)][1]
 
 
 wildcard_constraints:

@@ -21,11 +21,9 @@ rule ingest:
         mem_mb=stage("ingest", "mem_mb"),
         runtime=stage("ingest", "runtime"),
     params:
-        root=RAW_ROOT,
-        layout=LAYOUT,
+        folder=sequence_folder,
+        frames=sequence_frames,
         extension=EXTENSION,
-        label_map=config["dataset"]["label_map"],
-        unknown_labels=config["dataset"]["unknown_labels"],
         options=options("ingest"),
         strict=config["strict"],
         code=code("ingest"),

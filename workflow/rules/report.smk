@@ -1,4 +1,5 @@
 # Gathering: the memory benchmark, the cross-validated report, the quarantine list, the run config.
+from fer4d.report.files import REPORT_FILES
 
 
 rule memory_benchmark:
@@ -29,6 +30,31 @@ rule memory_benchmark:
 REPORT_SEQUENCE = SEQUENCES[0]
 
 
+def run_models():
+    """Where this run's trained models are, relative to the results folder (for fer4d predict)."""
+    relative = lambda path: os.path.relpath(path, RESULTS)
+    return {
+        "hierarchy": relative(rules.hierarchy.output[0]),
+        "folds": [
+            {
+                "fold": fold,
+                "autoencoder": relative(
+                    rules.train_autoencoder.output.checkpoint.format(fold=fold)
+                ),
+                "transformer": relative(
+                    rules.train_transformer.output.checkpoint.format(fold=fold)
+                ),
+            }
+            for fold in FOLDS
+        ],
+    }
+
+
+def report_file(name):
+    """A report output, by its name in fer4d.report.files.REPORT_FILES."""
+    return results("report", REPORT_FILES[name])
+
+
 rule report:
     input:
         predictions=per_fold(rules.train_transformer.output.predictions),
@@ -43,41 +69,41 @@ rule report:
             subject=REPORT_SEQUENCE[0], label=REPORT_SEQUENCE[1]
         ),
     output:
-        metrics=results("report", "metrics.json"),
-        metrics_csv=results("report", "metrics.csv"),
-        confusion_csv=results("report", "confusion_matrix.csv"),
+        metrics=report_file("metrics"),
+        metrics_csv=report_file("metrics_csv"),
+        confusion_csv=report_file("confusion_csv"),
         confusion_png=report(
-            results("report", "confusion_matrix.png"),
+            report_file("confusion_png"),
             caption="../report/confusion_matrix.rst",
             category="Classification",
         ),
-        confusion_svg=results("report", "confusion_matrix.svg"),
+        confusion_svg=report_file("confusion_svg"),
         training_curves=report(
-            results("report", "training_curves.png"),
+            report_file("training_curves"),
             caption="../report/training_curves.rst",
             category="Training",
         ),
         reconstruction=report(
-            results("report", "reconstruction_error.png"),
+            report_file("reconstruction"),
             caption="../report/reconstruction_error.rst",
             category="Training",
         ),
         registration=report(
-            results("report", "registration_quality.png"),
+            report_file("registration"),
             caption="../report/registration_quality.rst",
             category="Registration",
         ),
         registered_sequence=report(
-            results("report", "registered_sequence.png"),
+            report_file("registered_sequence"),
             caption="../report/registered_sequence.rst",
             category="Registration",
         ),
         memory=report(
-            results("report", "memory.png"),
+            report_file("memory"),
             caption="../report/memory.rst",
             category="Memory",
         ),
-        summary=results("report", "report.md"),
+        summary=report_file("summary"),
     log:
         results("logs", "report.log"),
     benchmark:
@@ -133,6 +159,7 @@ rule run_config:
     params:
         config=config,
         model=MODEL,
+        run=run_models(),
         code=code("run_config"),
     script:
         "../scripts/run_config.py"

@@ -4,6 +4,7 @@
 rule store:
     input:
         fits=per_sequence(rules.fit.output[0]),
+        model=MODEL,
     output:
         store=results("store", "dataset.h5"),
         report=results("store", "store_report.json"),
@@ -20,6 +21,7 @@ rule store:
     params:
         options=options("store"),
         folds=options("folds"),
+        subjects=SUBJECTS,
         seed=config["seed"],
         config_hash=config_hash(
             "dataset", "flame", "synthetic", "ingest", "fit", "store", "folds", "seed"

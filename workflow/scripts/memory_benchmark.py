@@ -2,7 +2,7 @@
 
 from fer4d.bench.memory import MemoryBenchmarkOptions, write_memory_benchmark
 from fer4d.logs import configure_logging
-from fer4d.train.classifier import TransformerOptions
+from fer4d.train.classifier.options import TransformerOptions
 
 configure_logging(snakemake.log[0])
 write_memory_benchmark(

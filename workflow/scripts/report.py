@@ -1,7 +1,7 @@
 """Rule report: gather every fold into metrics, figures and a summary under results/report/."""
 
 from fer4d.logs import configure_logging
-from fer4d.report import ReportInputs, build_report
+from fer4d.report.build import ReportInputs, build_report
 
 configure_logging(snakemake.log[0])
 build_report(

@@ -1,4 +1,5 @@
-"""Rule run_config: the run's validated config (defaults filled in), for `fer4d predict`."""
+"""Rule run_config: the run's validated config (defaults filled in) and where its trained models
+are, for `fer4d predict`."""
 
 from pathlib import Path
 
@@ -8,4 +9,5 @@ from fer4d.logs import configure_logging
 configure_logging(snakemake.log[0])
 resolved = dict(snakemake.params.config)
 resolved["flame"] = dict(resolved["flame"], model=str(Path(snakemake.params.model).resolve()))
+resolved["run"] = snakemake.params.run
 write_json(snakemake.output[0], resolved)

@@ -6,10 +6,12 @@ from fer4d.store import FoldOptions, StoreOptions, build_store
 configure_logging(snakemake.log[0])
 build_store(
     list(snakemake.input.fits),
+    snakemake.input.model,
     snakemake.output.store,
     snakemake.output.report,
     StoreOptions.from_dict(snakemake.params.options),
     FoldOptions.from_dict(snakemake.params.folds),
     config_hash=snakemake.params.config_hash,
     seed=snakemake.params.seed,
+    subjects=snakemake.params.subjects,
 )

@@ -3,7 +3,8 @@
 import torch
 
 from fer4d.logs import configure_logging
-from fer4d.train.classifier import TransformerOptions, train_transformer
+from fer4d.train.classifier.options import TransformerOptions
+from fer4d.train.classifier.training import train_transformer
 
 configure_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -37,7 +37,7 @@ from fer4d.atomic import write_json
 from fer4d.device import resolve_device
 from fer4d.models.transformer import ExpressionTransformer
 from fer4d.options import SectionOptions
-from fer4d.train.classifier import TransformerOptions
+from fer4d.train.classifier.options import TransformerOptions
 
 log = logging.getLogger(__name__)
 MB = 1024.0 * 1024.0

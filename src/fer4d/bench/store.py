@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from fer4d.bench.output import emit
+from fer4d.formats.fit import FitSequence
+from fer4d.formats.store import StoreWriter
 from fer4d.store.options import StoreOptions
-from fer4d.store.writer import FitSequence, sequence_key, write_sequence
 
 
 def synthetic_sequences(n_frames: int, n_vertices: int, frames_per_sequence: int, seed: int):
@@ -55,15 +55,12 @@ def synthetic_sequences(n_frames: int, n_vertices: int, frames_per_sequence: int
 def write_bench_store(path: Path, n_frames: int, n_vertices: int, options: StoreOptions, seed: int) -> float:
     """Write the store; return seconds spent writing (generation excluded)."""
     spent = 0.0
-    with h5py.File(path, "w") as f:
-        group = f.create_group("sequences")
+    with StoreWriter(path, options.compression, options.compression_level) as store:
         for seq in synthetic_sequences(n_frames, n_vertices, 100, seed):
             start = time.perf_counter()
-            write_sequence(group.create_group(sequence_key(seq.subject, f"{seq.path}")), seq, options)
+            store.add_sequence(seq)
             spent += time.perf_counter() - start
-        f["template/vertices"] = np.zeros((n_vertices, 3), np.float32)
-        f["template/faces"] = np.zeros((1, 3), np.int32)
-        f.attrs["labels"] = json.dumps(["happiness"])
+        store.finish(np.zeros((n_vertices, 3), np.float32), np.zeros((1, 3), np.int32), [], {}, "bench", {})
     return spent
 
 
@@ -83,8 +80,8 @@ def read_pass(path: str, batch: int, workers: int) -> dict:
     import torch
     from torch.utils.data import DataLoader
 
+    from fer4d.formats.store import MeshStore
     from fer4d.store.datasets import FrameDataset
-    from fer4d.store.reader import MeshStore
 
     with MeshStore(path) as store:
         keys = store.keys()

@@ -10,10 +10,9 @@ from fer4d.options import SectionOptions
 @dataclass(frozen=True)
 class FlameOptions(SectionOptions):
     """``model``: a FLAME model file (pkl in metres or a ``fer4d flame to-npz`` file), or None
-    for the built-in synthetic model; ``landmarks``: a landmark embedding to attach (None: the
-    ``<stem>_landmarks.pkl`` beside the model if present)."""
+    for the built-in synthetic model. (Registration is landmark-free; ``fer4d flame to-npz
+    --landmarks`` attaches a landmark embedding to a model file.)"""
 
     SECTION = "flame"
 
     model: str | None = None
-    landmarks: str | None = None

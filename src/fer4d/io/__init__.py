@@ -3,6 +3,7 @@
 Stage function: ``ingest_sequence(frames, out_path, quarantine_path, subject, label, options, strict)``.
 """
 
+from fer4d.formats.ingested import IngestedSequence, read_sequence
 from fer4d.io.clean import clean_scan, guess_scale_to_mm
 from fer4d.io.ingest import ingest_sequence
 from fer4d.io.layouts import (
@@ -16,7 +17,6 @@ from fer4d.io.layouts import (
 from fer4d.io.options import IngestOptions
 from fer4d.io.readers import SCAN_EXTENSIONS, read_scan
 from fer4d.io.scan import Scan
-from fer4d.io.sequence import IngestedSequence, read_sequence
 
 __all__ = [
     "LABEL_FOLDERS",

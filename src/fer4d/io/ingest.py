@@ -12,13 +12,14 @@ import logging
 import os
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from fer4d import __version__
-from fer4d.atomic import atomic_path, write_json
+from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
+from fer4d.formats.groundtruth import read_ground_truth
+from fer4d.formats.ingested import write_sequence
 from fer4d.io.clean import clean_scan, extent, guess_scale_to_mm, units_name
+from fer4d.io.layouts import list_frames
 from fer4d.io.options import IngestOptions
 from fer4d.io.readers import read_scan
 from fer4d.io.scan import Scan
@@ -27,20 +28,7 @@ from fer4d.progress import progress
 log = logging.getLogger(__name__)
 
 GROUND_TRUTH_FILE = "ground_truth.h5"
-PER_FRAME_TRUTH = ("vertices", "vertices_canonical", "params/expression", "params/pose", "params/translation")
 UNIT_SCALES = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
-STAT_KEYS = (
-    "vertices_in",
-    "faces_in",
-    "removed_nonfinite",
-    "removed_duplicate",
-    "removed_degenerate_faces",
-    "removed_unreferenced",
-    "removed_by_crop",
-    "removed_by_budget",
-    "vertices_out",
-    "faces_out",
-)
 
 
 class _Quarantine:
@@ -70,60 +58,20 @@ def _read_frames(frames: list[Path], quarantine: _Quarantine) -> list[tuple[int,
     return read
 
 
-def _write(out_path, subject, label, kept, stats, sources, frame_index, scale, truth) -> None:
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
-        n = len(kept)
-        counts_v = np.array([len(s.vertices) for s in kept], np.int64)
-        counts_f = np.array([len(s.faces) for s in kept], np.int64)
-        group = f.create_group("frames")
-        group["vertices"] = np.concatenate([s.vertices for s in kept]) if n else np.zeros((0, 3), np.float32)
-        group["faces"] = np.concatenate([s.faces for s in kept]) if n else np.zeros((0, 3), np.int32)
-        group["vertex_offsets"] = np.concatenate([[0], np.cumsum(counts_v)]).astype(np.int64)
-        group["face_offsets"] = np.concatenate([[0], np.cumsum(counts_f)]).astype(np.int64)
-        group["source"] = np.array(sources, dtype=h5py.string_dtype())
-        group["frame_index"] = np.asarray(frame_index, np.int32)
-        for key in STAT_KEYS:
-            f[f"stats/{key}"] = np.array([s[key] for s in stats], np.int64)
-        f["stats/bbox_min"] = np.array([s.vertices.min(0) for s in kept], np.float32).reshape(n, 3)
-        f["stats/bbox_max"] = np.array([s.vertices.max(0) for s in kept], np.float32).reshape(n, 3)
-        if truth is not None:
-            for name, values in truth.items():
-                f[f"ground_truth/{name}"] = values
-        f.attrs.update(
-            {
-                "subject": subject,
-                "label": label,
-                "status": "ok" if n else "empty",
-                "n_frames": n,
-                "units_detected": units_name(scale),
-                "scale_to_mm": scale,
-                "fer4d_version": __version__,
-            }
-        )
-
-
 def _ground_truth(folder: Path, frame_index: list[int], n_total: int) -> dict[str, np.ndarray] | None:
     """Rows of the folder's ground_truth.h5 (synthetic data) for the kept frames, or None."""
     path = folder / GROUND_TRUTH_FILE
     if not path.exists():
         return None
-    try:
-        with h5py.File(path, "r") as f:
-            truth = {}
-            for name in PER_FRAME_TRUTH:
-                if name in f:
-                    if len(f[name]) != n_total:
-                        raise InputFileError(path, f"{name} has {len(f[name])} frames, the folder {n_total} scans")
-                    truth[name] = f[name][()][frame_index]
-            if "params/shape" in f:
-                truth["params/shape"] = f["params/shape"][()]
-            return truth
-    except OSError as err:
-        raise InputFileError(path, f"cannot read ground truth ({err})") from err
+    rows = read_ground_truth(path).ingested_rows()
+    for name, values in rows.items():
+        if name != "params/shape" and len(values) != n_total:
+            raise InputFileError(path, f"{name} has {len(values)} frames, the folder {n_total} scans")
+    return {name: values if name == "params/shape" else values[frame_index] for name, values in rows.items()}
 
 
 def ingest_sequence(
-    frames: list[str | os.PathLike],
+    frames: list[str | os.PathLike] | None,
     out_path: str | os.PathLike,
     quarantine_path: str | os.PathLike,
     subject: str,
@@ -131,14 +79,21 @@ def ingest_sequence(
     options: IngestOptions,
     strict: bool = False,
     folder: str | os.PathLike | None = None,
+    extension: str = "wrl",
 ) -> dict:
     """Ingest one sequence's scan files (in order) → sequence ``.h5`` + quarantine ``.json``.
 
     ``folder`` (default: the first frame's folder) names the sequence in quarantine entries,
-    and is where a ``ground_truth.h5`` is looked for.
+    and is where a ``ground_truth.h5`` is looked for. ``frames=None``: the ``extension`` scan
+    files of ``folder``, listed as discovery lists them (a dataset written after the workflow
+    planned its jobs, such as the synthetic one).
 
     Returns a summary: ``{"subject", "label", "status", "frames", "quarantined", "units"}``.
     """
+    if frames is None:
+        if folder is None:
+            raise ValueError("ingest_sequence needs the frames or their folder")
+        frames = list_frames(Path(folder), extension) if Path(folder).is_dir() else []
     frames = [Path(p) for p in frames]
     quarantine = _Quarantine(strict)
     folder = Path(folder) if folder is not None else frames[0].parent if frames else Path(out_path).parent
@@ -164,7 +119,7 @@ def ingest_sequence(
     if len(kept) < options.min_frames:
         kept, stats, sources, frame_index = [], [], [], []
     truth = _ground_truth(folder, frame_index, len(frames)) if kept else None
-    _write(out_path, subject, label, kept, stats, sources, frame_index, scale, truth)
+    write_sequence(out_path, subject, label, kept, stats, sources, frame_index, scale, units_name(scale), truth)
     write_json(quarantine_path, quarantine.items)
     summary = {
         "subject": subject,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 
 import fast_simplification
@@ -21,7 +20,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from fer4d.atomic import atomic_path
 from fer4d.mesh.options import HierarchyOptions
 from fer4d.mesh.spirals import spirals as spiral_indices
 
@@ -50,40 +48,6 @@ class MeshHierarchy:
             for a in arrays:
                 h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()[:16]
-
-    def save(self, path: str | os.PathLike) -> None:
-        """One ``.npz``; sparse operators as COO triplets."""
-        arrays = {"levels": np.array(len(self.vertices))}
-        for l in range(len(self.vertices)):
-            arrays[f"vertices_{l}"], arrays[f"faces_{l}"], arrays[f"spirals_{l}"] = (
-                self.vertices[l],
-                self.faces[l],
-                self.spirals[l],
-            )
-        for name, ops in (("down", self.down), ("up", self.up)):
-            for l, op in enumerate(ops):
-                coo = op.tocoo()
-                arrays[f"{name}_{l}_row"], arrays[f"{name}_{l}_col"] = coo.row, coo.col
-                arrays[f"{name}_{l}_val"] = coo.data
-                arrays[f"{name}_{l}_shape"] = np.array(coo.shape)
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-
-
-def load_hierarchy(path: str | os.PathLike) -> MeshHierarchy:
-    with np.load(path) as data:
-        levels = int(data["levels"])
-        get = lambda name, l: sp.csr_matrix(
-            (data[f"{name}_{l}_val"], (data[f"{name}_{l}_row"], data[f"{name}_{l}_col"])),
-            shape=tuple(data[f"{name}_{l}_shape"]),
-        )
-        return MeshHierarchy(
-            vertices=[data[f"vertices_{l}"] for l in range(levels)],
-            faces=[data[f"faces_{l}"] for l in range(levels)],
-            spirals=[data[f"spirals_{l}"] for l in range(levels)],
-            down=[get("down", l) for l in range(levels - 1)],
-            up=[get("up", l) for l in range(levels - 1)],
-        )
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, factor: int):
@@ -169,15 +133,3 @@ def build_hierarchy(vertices: np.ndarray, faces: np.ndarray, options: HierarchyO
     spirals = [spiral_indices(f, len(v), options.spiral_length, options.dilation) for v, f in zip(levels_v, levels_f)]
     log.info("hierarchy: vertices per level %s", [len(v) for v in levels_v])
     return MeshHierarchy(levels_v, levels_f, spirals, down, up)
-
-
-def build_hierarchy_file(
-    store_path: str | os.PathLike, out_path: str | os.PathLike, options: HierarchyOptions
-) -> MeshHierarchy:
-    """Stage ``hierarchy``: the hierarchy of the store's template, saved to ``out_path``."""
-    from fer4d.store import MeshStore
-
-    with MeshStore(store_path) as store:
-        hierarchy = build_hierarchy(store.template_vertices, store.template_faces, options)
-    hierarchy.save(out_path)
-    return hierarchy

@@ -1,9 +1,9 @@
 """Stage ``report``: gather every fold's outputs into ``results/report/``.
 
-Writes ``metrics.json``/``metrics.csv``/``confusion_matrix.csv``, the confusion matrix
-(``confusion_matrix.png`` + ``.svg``), ``training_curves.png``, ``reconstruction_error.png`` +
-``.json``, ``registration_quality.png`` + ``.json``, ``registered_sequence.png``, ``memory.png``
-+ ``memory.csv``, and ``report.md`` summarising the numbers.
+Writes every file of ``fer4d.report.files.REPORT_FILES``: metrics (JSON, CSV), the confusion
+matrix (CSV, PNG, SVG), training curves, reconstruction error and registration quality (PNG +
+JSON), a registered sequence, memory against sequence length (PNG + CSV), and ``report.md``
+summarising the numbers.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from fer4d.errors import InputFileError
 from fer4d.report import plots
 from fer4d.report.autoencoder import read_autoencoder_metrics
 from fer4d.report.classification import cross_validated_metrics, write_confusion_csv, write_metrics_csv
+from fer4d.report.files import REPORT_FILES
 from fer4d.report.registered import render_registered_sequence
 from fer4d.report.registration import read_quality, summarise_quality
 from fer4d.report.summary import render_summary
@@ -58,15 +59,15 @@ def _read_json(path: PathLike, what: str):
 
 def _classification(inputs: ReportInputs, out: Path) -> dict:
     metrics = cross_validated_metrics(inputs.predictions)
-    write_json(out / "metrics.json", metrics)
-    write_metrics_csv(out / "metrics.csv", metrics)
-    write_confusion_csv(out / "confusion_matrix.csv", metrics)
+    write_json(out / REPORT_FILES["metrics"], metrics)
+    write_metrics_csv(out / REPORT_FILES["metrics_csv"], metrics)
+    write_confusion_csv(out / REPORT_FILES["confusion_csv"], metrics)
     plots.plot_confusion_matrix(
         metrics["confusion_matrix"],
         metrics["labels"],
         f"accuracy {100 * metrics['accuracy']:.1f}%, balanced {100 * metrics['balanced_accuracy']:.1f}%",
-        out / "confusion_matrix.png",
-        out / "confusion_matrix.svg",
+        out / REPORT_FILES["confusion_png"],
+        out / REPORT_FILES["confusion_svg"],
     )
     return metrics
 
@@ -74,14 +75,14 @@ def _classification(inputs: ReportInputs, out: Path) -> dict:
 def _training(inputs: ReportInputs, out: Path) -> dict:
     histories = [_read_json(p, "transformer history") for p in inputs.histories]
     if histories:
-        plots.plot_training_curves(histories, out / "training_curves.png")
+        plots.plot_training_curves(histories, out / REPORT_FILES["training_curves"])
     else:
-        plots.plot_placeholder("no transformer histories given", out / "training_curves.png")
+        plots.plot_placeholder("no transformer histories given", out / REPORT_FILES["training_curves"])
     read = [read_autoencoder_metrics(p) for p in inputs.autoencoder_metrics]
     reconstruction = {"test_error_mm": [error for _, error in read], "curves": [curves for curves, _ in read]}
-    write_json(out / "reconstruction_error.json", reconstruction)
+    write_json(out / REPORT_FILES["reconstruction_json"], reconstruction)
     plots.plot_reconstruction(
-        reconstruction["curves"], reconstruction["test_error_mm"], out / "reconstruction_error.png"
+        reconstruction["curves"], reconstruction["test_error_mm"], out / REPORT_FILES["reconstruction"]
     )
     return reconstruction
 
@@ -91,28 +92,28 @@ def _registration(inputs: ReportInputs, out: Path) -> dict | None:
     if inputs.store is not None:
         frames, sequences = read_quality(inputs.store)
         summary = summarise_quality(frames, sequences)
-        write_json(out / "registration_quality.json", summary)
+        write_json(out / REPORT_FILES["registration_json"], summary)
         plots.plot_registration_quality(
-            {k: v for k, v in frames.items() if k != "flagged"}, sequences, out / "registration_quality.png"
+            {k: v for k, v in frames.items() if k != "flagged"}, sequences, out / REPORT_FILES["registration"]
         )
     else:
-        plots.plot_placeholder("no store given", out / "registration_quality.png")
+        plots.plot_placeholder("no store given", out / REPORT_FILES["registration"])
     if inputs.example_fit is not None:
-        render_registered_sequence(inputs.example_fit, inputs.example_scan, out / "registered_sequence.png")
+        render_registered_sequence(inputs.example_fit, inputs.example_scan, out / REPORT_FILES["registered_sequence"])
     else:
-        plots.plot_placeholder("no example sequence given", out / "registered_sequence.png")
+        plots.plot_placeholder("no example sequence given", out / REPORT_FILES["registered_sequence"])
     return summary
 
 
 def _memory(inputs: ReportInputs, out: Path) -> dict | None:
     if inputs.memory is None:
-        plots.plot_placeholder("no memory benchmark given", out / "memory.png")
+        plots.plot_placeholder("no memory benchmark given", out / REPORT_FILES["memory"])
         return None
     memory = _read_json(inputs.memory, "memory benchmark")
     if not isinstance(memory, dict) or not isinstance(memory.get("points"), list):
         raise InputFileError(inputs.memory, "memory benchmark JSON needs a 'points' list")
-    plots.plot_memory(memory["points"], memory.get("device", "?"), memory.get("batch", 0), out / "memory.png")
-    with atomic_path(out / "memory.csv") as tmp, open(tmp, "w", newline="") as handle:
+    plots.plot_memory(memory["points"], memory.get("device", "?"), memory.get("batch", 0), out / REPORT_FILES["memory"])
+    with atomic_path(out / REPORT_FILES["memory_csv"]) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["frames", "peak_mb", "baseline_mb", "ms_per_batch"])
         writer.writerows(
@@ -129,7 +130,7 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     reconstruction = _training(inputs, out)
     registration = _registration(inputs, out)
     memory = _memory(inputs, out)
-    with atomic_path(out / "report.md") as tmp:
+    with atomic_path(out / REPORT_FILES["summary"]) as tmp:
         tmp.write_text(render_summary(metrics, registration, reconstruction, memory))
     log.info(
         "report: accuracy %.3f, balanced accuracy %.3f over %d test sequences → %s",

@@ -1,46 +1,22 @@
 """Cross-validated classification results: pool every fold's test predictions into metrics.
 
-Reads the per-fold predictions JSON of ``train_transformer``
-(``{"fold", "labels", "items": [{"key", "subject", "true", "pred", "probs"}]}``).
+Reads the per-fold predictions of ``train_transformer`` with ``fer4d.formats.predictions``.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from fer4d.atomic import atomic_path
 from fer4d.errors import InputFileError
+from fer4d.formats.predictions import read_predictions
 from fer4d.report.metrics import summarise
 
 FOLD_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
-
-
-def read_predictions(path: str | os.PathLike) -> dict:
-    """One fold's predictions file, checked for the keys the report needs."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputFileError(path, f"cannot read predictions JSON: {err}") from err
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("labels"), list)
-        or not isinstance(data.get("items"), list)
-    ):
-        raise InputFileError(path, "predictions JSON needs 'labels' (list) and 'items' (list)")
-    for item in data["items"]:
-        if (
-            not {"true", "pred"} <= set(item)
-            or item["true"] not in data["labels"]
-            or item["pred"] not in data["labels"]
-        ):
-            raise InputFileError(path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label")
-    return data
 
 
 def cross_validated_metrics(prediction_paths: Sequence[str | os.PathLike]) -> dict:

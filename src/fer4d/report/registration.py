@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 
-import h5py
 import numpy as np
 
 from fer4d.errors import InputFileError
+from fer4d.formats.store import MeshStore
 
 FRAME_MEASURES = ("residual_median_mm", "residual_p90_mm", "v2v_mean_mm")
 
@@ -36,35 +36,27 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
     """
     collected: dict[str, list[np.ndarray]] = {name: [] for name in (*FRAME_MEASURES, "flagged")}
     sequences = []
-    try:
-        with h5py.File(store_path, "r") as f:
-            if "sequences" not in f:
-                raise InputFileError(store_path, "no 'sequences' group: not a fer4d store")
-            for key in sorted(f["sequences"]):
-                quality = f["sequences"][key].get("quality")
-                if quality is None or "residual_median_mm" not in quality:
-                    raise InputFileError(store_path, f"sequence {key!r} has no quality/residual_median_mm")
-                residual = np.asarray(quality["residual_median_mm"], dtype=np.float64)
-                flagged = (
-                    np.asarray(quality["flagged"], dtype=bool)
-                    if "flagged" in quality
-                    else np.zeros(len(residual), bool)
-                )
-                entry = {
-                    "key": key,
-                    "n_frames": len(residual),
-                    "residual_median_mm": float(np.median(residual)),
-                    "flagged_fraction": float(flagged.mean()) if len(flagged) else 0.0,
-                }
-                for name in FRAME_MEASURES:
-                    if name in quality:
-                        collected[name].append(np.asarray(quality[name], dtype=np.float64))
-                if "v2v_mean_mm" in quality:
-                    entry["v2v_mean_mm"] = float(np.mean(quality["v2v_mean_mm"]))
-                collected["flagged"].append(flagged)
-                sequences.append(entry)
-    except OSError as err:
-        raise InputFileError(store_path, f"cannot read store: {err}") from err
+    with MeshStore(store_path) as store:
+        keys = store.keys()
+        for key in keys:
+            quality = store.quality(key)
+            if "residual_median_mm" not in quality:
+                raise InputFileError(store_path, f"sequence {key!r} has no quality/residual_median_mm")
+            residual = np.asarray(quality["residual_median_mm"], dtype=np.float64)
+            flagged = np.asarray(quality.get("flagged", np.zeros(len(residual), bool)), dtype=bool)
+            entry = {
+                "key": key,
+                "n_frames": len(residual),
+                "residual_median_mm": float(np.median(residual)),
+                "flagged_fraction": float(flagged.mean()) if len(flagged) else 0.0,
+            }
+            for name in FRAME_MEASURES:
+                if name in quality:
+                    collected[name].append(np.asarray(quality[name], dtype=np.float64))
+            if "v2v_mean_mm" in quality:
+                entry["v2v_mean_mm"] = float(np.mean(quality["v2v_mean_mm"]))
+            collected["flagged"].append(flagged)
+            sequences.append(entry)
     # A measure counts only when every sequence has it, so the frame arrays stay aligned.
     frames = {
         name: np.concatenate(parts) for name, parts in collected.items() if parts and len(parts) == len(sequences)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fer4d.report.files import REPORT_FILES
+
 
 def _table(header: Sequence[str], rows: Sequence[Sequence]) -> list[str]:
     def cell(value) -> str:
@@ -32,7 +34,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         f"(per fold {_percent(mean['balanced_accuracy'])} ± {_percent(std['balanced_accuracy'])})",
         f"- macro F1: {metrics['macro_f1']:.3f}",
         "",
-        "![confusion matrix](confusion_matrix.png)",
+        f"![confusion matrix]({REPORT_FILES['confusion_png']})",
         "",
     ]
     lines += _table(
@@ -46,9 +48,9 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
     lines += [
         "## Training",
         "",
-        "![training curves](training_curves.png)",
+        f"![training curves]({REPORT_FILES['training_curves']})",
         "",
-        "![reconstruction error](reconstruction_error.png)",
+        f"![reconstruction error]({REPORT_FILES['reconstruction']})",
         "",
     ]
     lines += _table(
@@ -69,9 +71,9 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
     else:
         lines += ["No store given: registration quality not available.", ""]
     lines += [
-        "![registration quality](registration_quality.png)",
+        f"![registration quality]({REPORT_FILES['registration']})",
         "",
-        "![registered sequence](registered_sequence.png)",
+        f"![registered sequence]({REPORT_FILES['registered_sequence']})",
         "",
         "## Memory against sequence length",
         "",
@@ -84,5 +86,5 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         )
     else:
         lines += ["No memory benchmark given.", ""]
-    lines += ["![memory](memory.png)", ""]
+    lines += [f"![memory]({REPORT_FILES['memory']})", ""]
     return "\n".join(lines)

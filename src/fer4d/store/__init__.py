@@ -1,26 +1,26 @@
-"""fer4d.store: one HDF5 file with every registered sequence, the folds, and datasets over it.
+"""fer4d.store: stage ``store`` — every fit gathered into one HDF5 file with the folds, and the
+PyTorch datasets over it. The file format itself is ``fer4d.formats.store``.
 
-Stage function: ``build_store(fit_paths, out_path, report_path, options, folds, config_hash, seed)``.
-Schema: docs/store-schema.md.
+Stage function: ``build_store(fit_paths, model_path, out_path, report_path, options, folds, config_hash, seed,
+subjects)``. Schema: docs/store-schema.md.
 """
 
-from fer4d.store.datasets import FrameDataset, SequenceDataset, VertexStats, collate_sequences
-from fer4d.store.folds import Fold, make_folds
+from fer4d.formats.store import Fold, MeshStore, SequenceInfo, sequence_key
+from fer4d.store.datasets import FrameDataset, VertexStats
+from fer4d.store.folds import fold_count, make_folds
 from fer4d.store.options import FoldOptions, StoreOptions
-from fer4d.store.reader import MeshStore, SequenceInfo
-from fer4d.store.writer import build_store, sequence_key
+from fer4d.store.writer import build_store
 
 __all__ = [
     "Fold",
     "FoldOptions",
     "FrameDataset",
     "MeshStore",
-    "SequenceDataset",
     "SequenceInfo",
     "StoreOptions",
     "VertexStats",
     "build_store",
-    "collate_sequences",
+    "fold_count",
     "make_folds",
     "sequence_key",
 ]

@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from fer4d.store.reader import MeshStore
+from fer4d.formats.store import MeshStore
 
 
 def inspect_store(path: str) -> str:

@@ -1,7 +1,5 @@
-"""PyTorch datasets over a store: frames for the auto-encoder, sequences for the classifier.
-
-Both read lazily (one chunk per item) and open the HDF5 file once per worker process.
-"""
+"""PyTorch datasets over a store: frames for the auto-encoder, read lazily (one chunk per item),
+the store opened once per worker process; per-vertex normalisation statistics."""
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fer4d.store.reader import MeshStore
+from fer4d.formats.store import MeshStore
 
 
 @dataclass
@@ -65,14 +63,6 @@ class VertexStats:
     def from_dict(cls, values: dict) -> VertexStats:
         return cls(np.asarray(values["mean"], np.float32), np.asarray(values["std"], np.float32))
 
-    def save(self, path: str | os.PathLike) -> None:
-        np.savez(path, mean=self.mean, std=self.std)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> VertexStats:
-        with np.load(path) as data:
-            return cls(data["mean"], data["std"])
-
 
 class FrameDataset(Dataset):
     """Every frame of the sequences ``keys``; item = normalised vertices ``(V, 3)`` float32 tensor."""
@@ -92,40 +82,3 @@ class FrameDataset(Dataset):
         if self.stats is not None:
             vertices = self.stats.normalise(vertices)
         return torch.from_numpy(np.ascontiguousarray(vertices, dtype=np.float32))
-
-
-class SequenceDataset(Dataset):
-    """Whole sequences; item = (vertices ``(T, V, 3)`` float32 tensor, normalised if ``stats``, label index)."""
-
-    def __init__(self, store_path: str | os.PathLike, keys: list[str], stats: VertexStats | None = None):
-        self.store = MeshStore(store_path)
-        self.stats = stats
-        self.keys = list(keys)
-        self.labels = [self.store.info(key).label_index for key in self.keys]
-        self.store.close()
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        vertices = self.store.sequence(self.keys[i])
-        if self.stats is not None:
-            vertices = self.stats.normalise(vertices)
-        return torch.from_numpy(np.ascontiguousarray(vertices, dtype=np.float32)), self.labels[i]
-
-
-def collate_sequences(batch: list[tuple[torch.Tensor, int]]):
-    """Pad variable-length sequences.
-
-    batch: items ``(x (T_i, ...), label)`` → ``(padded (B, T_max, ...), mask (B, T_max) bool``
-    (True = real frame), ``labels (B,) int64, lengths (B,) int64)``; padding is zeros.
-    """
-    lengths = torch.tensor([len(x) for x, _ in batch], dtype=torch.int64)
-    t_max = int(lengths.max())
-    first = batch[0][0]
-    padded = first.new_zeros((len(batch), t_max, *first.shape[1:]))
-    for i, (x, _) in enumerate(batch):
-        padded[i, : len(x)] = x
-    mask = torch.arange(t_max)[None, :] < lengths[:, None]
-    labels = torch.tensor([label for _, label in batch], dtype=torch.int64)
-    return padded, mask, labels, lengths

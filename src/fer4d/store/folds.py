@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 
+from fer4d.formats.store import Fold
 from fer4d.store.options import FoldOptions
 
 
-@dataclass(frozen=True)
-class Fold:
-    """Sequence keys of one fold; no subject appears in two of the three lists."""
+def fold_count(options: FoldOptions, subjects: list[str]) -> int:
+    """How many folds a run has: ``k`` for ``kfold``, one per subject for ``loso``.
 
-    train: list[str]
-    val: list[str]
-    test: list[str]
+    The one place this is decided: the workflow plans its per-fold jobs with it from the
+    discovered subjects, and ``make_folds`` writes exactly that many folds into the store.
+    """
+    return len(set(subjects)) if options.scheme == "loso" else options.k
 
 
 def assign_test_groups(
@@ -45,27 +45,36 @@ def assign_test_groups(
     return groups
 
 
-def make_folds(keys: list[str], subjects: list[str], labels: list[str], options: FoldOptions, seed: int) -> list[Fold]:
-    """Folds over sequences ``keys`` whose subject and label are ``subjects[i]``, ``labels[i]``.
+def make_folds(
+    keys: list[str],
+    subjects: list[str],
+    labels: list[str],
+    options: FoldOptions,
+    seed: int,
+    planned_subjects: list[str] | None = None,
+) -> list[Fold]:
+    """``fold_count(options, planned_subjects)`` folds over sequences ``keys`` whose subject and
+    label are ``subjects[i]``, ``labels[i]``.
 
     Every subject is tested exactly once; each fold's validation subjects are a seeded random
-    ``val_fraction`` (at least one) of its training subjects.
+    ``val_fraction`` (at least one) of its training subjects. ``planned_subjects`` (default: the
+    subjects of ``keys``) are the subjects the workflow planned folds for: under ``loso`` one
+    of them whose every sequence was dropped keeps its fold, with an empty test list.
     """
     rng = np.random.default_rng(seed)
     subject_labels: dict[str, list[str]] = {}
     for subject, label in zip(subjects, labels):
         subject_labels.setdefault(subject, []).append(label)
     n_subjects = len(subject_labels)
-    n_folds = n_subjects if options.scheme == "loso" else options.k
-    if n_subjects < n_folds or n_subjects < 3:
+    planned = sorted(set(planned_subjects or subject_labels) | set(subject_labels))
+    n_folds = fold_count(options, planned)
+    needed = 3 if options.scheme == "loso" else max(n_folds, 3)
+    if n_subjects < needed:
         raise ValueError(
-            f"{n_folds} {options.scheme} folds need at least {max(n_folds, 3)} subjects "
+            f"{n_folds} {options.scheme} folds need at least {needed} subjects with sequences "
             f"(test, validation and training), but the store has {n_subjects}"
         )
-    if options.scheme == "loso":
-        groups = [[s] for s in sorted(subject_labels)]
-    else:
-        groups = assign_test_groups(subject_labels, n_folds, rng)
+    groups = [[s] for s in planned] if options.scheme == "loso" else assign_test_groups(subject_labels, n_folds, rng)
     by_subject: dict[str, list[str]] = {}
     for key, subject in zip(keys, subjects):
         by_subject.setdefault(subject, []).append(key)
@@ -74,7 +83,7 @@ def make_folds(keys: list[str], subjects: list[str], labels: list[str], options:
         rest = sorted(set(subject_labels) - set(test_subjects))
         n_val = min(max(1, math.ceil(options.val_fraction * len(rest))), len(rest) - 1)
         val_subjects = set(rng.choice(rest, size=n_val, replace=False).tolist())
-        pick = lambda chosen: sorted(k for s in sorted(chosen) for k in by_subject[s])
+        pick = lambda chosen: sorted(k for s in sorted(chosen) for k in by_subject.get(s, []))
         folds.append(
             Fold(
                 train=pick(s for s in rest if s not in val_subjects),

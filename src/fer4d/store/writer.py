@@ -1,90 +1,27 @@
 """Stage ``store``: gather per-sequence fit files into one HDF5 store with folds.
 
-Schema: docs/store-schema.md. The store is written under a temporary name and renamed at the
-end, so an interrupted run never leaves a file that looks complete.
+Schema: docs/store-schema.md; the file itself is written by ``fer4d.formats.store.StoreWriter``
+(under a temporary name, renamed at the end), the fits are read with ``fer4d.formats.fit``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import os
-from dataclasses import dataclass
 
-import h5py
 import numpy as np
 
-from fer4d import LABELS, __version__
-from fer4d.atomic import atomic_path, write_json
+from fer4d import LABELS
+from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
+from fer4d.flame.files import load_flame
+from fer4d.formats.fit import FitSequence, read_fit
+from fer4d.formats.store import StoreWriter, sequence_key
 from fer4d.progress import progress
 from fer4d.store.folds import make_folds
 from fer4d.store.options import FoldOptions, StoreOptions
 
 log = logging.getLogger(__name__)
-
-PER_FRAME_PARAMS = ("expression", "pose", "translation")
-"""Fit parameters with one row per frame (sliced when frames are dropped)."""
-
-
-def sequence_key(subject: str, label: str) -> str:
-    """The store key of a sequence: ``{subject}__{label}``."""
-    return f"{subject}__{label}"
-
-
-@dataclass
-class FitSequence:
-    """One fit file's content as the store needs it; arrays have T rows (per frame)."""
-
-    path: str
-    subject: str
-    label: str
-    vertices: np.ndarray  # (T, V, 3) float32, mm
-    faces: np.ndarray  # (F, 3) int32
-    frame_index: np.ndarray  # (T,) int32
-    quality: dict[str, np.ndarray]  # name -> (T,)
-    params: dict[str, np.ndarray]  # name -> (T, ...) or per-sequence arrays
-
-    def keep(self, rows: np.ndarray) -> FitSequence:
-        """The same sequence restricted to frames ``rows`` (bool mask or indices)."""
-        params = {k: (v[rows] if k in PER_FRAME_PARAMS else v) for k, v in self.params.items()}
-        return FitSequence(
-            self.path,
-            self.subject,
-            self.label,
-            self.vertices[rows],
-            self.faces,
-            self.frame_index[rows],
-            {k: v[rows] for k, v in self.quality.items()},
-            params,
-        )
-
-
-def read_fit(path: str | os.PathLike) -> FitSequence | None:
-    """Read a fit file; ``None`` when its status is ``empty`` (no usable frames)."""
-    try:
-        with h5py.File(path, "r") as f:
-            if str(f.attrs.get("status", "")) == "empty":
-                return None
-            missing = [name for name in ("vertices", "faces", "frame_index") if name not in f]
-            if missing or "subject" not in f.attrs or "label" not in f.attrs:
-                raise InputFileError(path, f"not a fit file: missing {missing or 'subject/label attrs'}")
-            label = str(f.attrs["label"])
-            if label not in LABELS:
-                raise InputFileError(path, f"unknown label {label!r}; expected one of {list(LABELS)}")
-            return FitSequence(
-                path=str(path),
-                subject=str(f.attrs["subject"]),
-                label=label,
-                vertices=f["vertices"][()].astype(np.float32),
-                faces=f["faces"][()].astype(np.int32),
-                frame_index=f["frame_index"][()].astype(np.int32),
-                quality={k: v[()] for k, v in f.get("quality", {}).items()},
-                params={k: v[()] for k, v in f.get("params", {}).items()},
-            )
-    except OSError as err:
-        raise InputFileError(path, f"cannot read fit file ({err})") from err
 
 
 def apply_quality_policy(seq: FitSequence, options: StoreOptions) -> tuple[FitSequence | None, dict | None]:
@@ -116,110 +53,65 @@ def apply_quality_policy(seq: FitSequence, options: StoreOptions) -> tuple[FitSe
     return seq, dropped
 
 
-def write_sequence(group: h5py.Group, seq: FitSequence, options: StoreOptions) -> None:
-    n_vertices = seq.vertices.shape[1]
-    compression = {
-        "gzip": dict(compression="gzip", compression_opts=options.compression_level),
-        "lzf": dict(compression="lzf"),
-        "none": {},
-    }[options.compression]
-    group.create_dataset("vertices", data=seq.vertices, chunks=(1, n_vertices, 3), shuffle=True, **compression)
-    group.create_dataset("frame_index", data=seq.frame_index)
-    for name, values in seq.quality.items():
-        group.create_dataset(f"quality/{name}", data=values)
-    for name, values in seq.params.items():
-        group.create_dataset(f"params/{name}", data=values)
-    group.attrs.update(
-        {
-            "subject": seq.subject,
-            "label": seq.label,
-            "label_index": LABELS.index(seq.label),
-            "n_frames": len(seq.frame_index),
-            "source": seq.path,
-        }
-    )
-
-
 def build_store(
     fit_paths: list[str | os.PathLike],
+    model_path: str | os.PathLike,
     out_path: str | os.PathLike,
     report_path: str | os.PathLike,
     options: StoreOptions,
     folds: FoldOptions,
     config_hash: str,
     seed: int,
+    subjects: list[str] | None = None,
 ) -> dict:
     """Gather fit files into ``out_path`` (HDF5) and write what was dropped to ``report_path``.
 
-    The template is the first kept sequence's faces with, as vertices, the mean of every kept
-    sequence's first frame (the neutral start of each sequence). A sequence whose vertex count
-    or faces differ from the template's is refused with an error naming its file.
+    The template is the FLAME model's own (``model_path``: its ``v_template`` in mm and its
+    faces), the mesh every fit deforms; a fit whose vertex count or faces differ from it is
+    refused with an error naming its file. ``subjects``: every subject the workflow planned
+    folds for (default: the subjects of the kept sequences); under ``loso`` each gets its fold,
+    so the number of folds never depends on which sequences survive (see ``fold_count``).
     """
+    model = load_flame(model_path)
+    template_vertices, template_faces = model.v_template.astype(np.float32), model.faces.astype(np.int32)
     dropped_sequences: list[dict] = []
     dropped_frames: list[dict] = []
-    kept_meta: list[tuple[str, str, str]] = []  # key, subject, label
-    template_faces = None
-    neutral_sum = None
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as store:
-        sequences = store.create_group("sequences")
+    kept: list[tuple[str, str, str, int]] = []  # key, subject, label, n_frames
+    with StoreWriter(out_path, options.compression, options.compression_level) as store:
         for path in progress(list(fit_paths), "store: gathering fits", logger=log):
             seq = read_fit(path)
             if seq is None:
                 dropped_sequences.append({"file": str(path), "reason": "fit has no usable frames (status empty)"})
                 continue
-            if template_faces is None:
-                template_faces = seq.faces
-                neutral_sum = np.zeros(seq.vertices.shape[1:], np.float64)
-            elif seq.vertices.shape[1] != neutral_sum.shape[0] or not np.array_equal(seq.faces, template_faces):
-                raise InputFileError(
-                    path,
-                    f"topology differs from the template ({seq.vertices.shape[1]} vertices, "
-                    f"{len(seq.faces)} faces; template has {neutral_sum.shape[0]} vertices, "
-                    f"{len(template_faces)} faces): all fits must use the same FLAME model",
-                )
+            _check(seq, template_vertices, template_faces)
             seq, dropped = apply_quality_policy(seq, options)
             if dropped is not None:
                 (dropped_frames if seq is not None else dropped_sequences).append(dropped)
             if seq is None:
                 continue
-            key = sequence_key(seq.subject, seq.label)
-            if key in sequences:
-                raise InputFileError(path, f"a second sequence for {key}")
-            write_sequence(sequences.create_group(key), seq, options)
-            neutral_sum += seq.vertices[0]
-            kept_meta.append((key, seq.subject, seq.label))
-        if not kept_meta:
+            if sequence_key(seq.subject, seq.label) in store:
+                raise InputFileError(path, f"a second sequence for {sequence_key(seq.subject, seq.label)}")
+            kept.append((store.add_sequence(seq), seq.subject, seq.label, len(seq.frame_index)))
+        if not kept:
             raise ValueError(f"no usable sequence among {len(fit_paths)} fit files")
-        keys, subjects, labels = map(list, zip(*kept_meta))
-        fold_list = make_folds(keys, subjects, labels, folds, seed)
-        store.create_dataset("template/vertices", data=(neutral_sum / len(keys)).astype(np.float32))
-        store.create_dataset("template/faces", data=template_faces)
-        fold_group = store.create_group("folds")
-        fold_group.attrs.update(
-            {"scheme": folds.scheme, "k": len(fold_list), "seed": seed, "val_fraction": folds.val_fraction}
+        keys, kept_subjects, labels, n_frames = map(list, zip(*kept))
+        fold_list = make_folds(keys, kept_subjects, labels, folds, seed, subjects)
+        store.finish(
+            template_vertices,
+            template_faces,
+            fold_list,
+            {"scheme": folds.scheme, "seed": seed, "val_fraction": folds.val_fraction},
+            config_hash,
+            {"sequences": dropped_sequences, "frames": dropped_frames},
         )
-        for i, fold in enumerate(fold_list):
-            for split in ("train", "val", "test"):
-                fold_group.create_dataset(
-                    f"{i}/{split}", data=np.array(getattr(fold, split), dtype=object), dtype=h5py.string_dtype()
-                )
-        report = {
-            "kept_sequences": len(keys),
-            "kept_frames": int(sum(sequences[k].attrs["n_frames"] for k in keys)),
-            "subjects": sorted(set(subjects)),
-            "dropped_sequences": dropped_sequences,
-            "dropped_frames": dropped_frames,
-            "quality_policy": options.quality_policy,
-        }
-        store.attrs.update(
-            {
-                "labels": json.dumps(list(LABELS)),
-                "fer4d_version": __version__,
-                "config_hash": config_hash,
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "dropped": json.dumps({"sequences": dropped_sequences, "frames": dropped_frames}),
-            }
-        )
+    report = {
+        "kept_sequences": len(keys),
+        "kept_frames": int(sum(n_frames)),
+        "subjects": sorted(set(kept_subjects)),
+        "dropped_sequences": dropped_sequences,
+        "dropped_frames": dropped_frames,
+        "quality_policy": options.quality_policy,
+    }
     write_json(report_path, report)
     log.info(
         "store: %d sequences (%d frames) from %d subjects; dropped %d sequences, frames of %d; %d folds",
@@ -231,3 +123,16 @@ def build_store(
         len(fold_list),
     )
     return report
+
+
+def _check(seq: FitSequence, template_vertices: np.ndarray, template_faces: np.ndarray) -> None:
+    """A fit must have a known label and the template's topology; else InputFileError naming it."""
+    if seq.label not in LABELS:
+        raise InputFileError(seq.path, f"unknown label {seq.label!r}; expected one of {list(LABELS)}")
+    if seq.vertices.shape[1] != len(template_vertices) or not np.array_equal(seq.faces, template_faces):
+        raise InputFileError(
+            seq.path,
+            f"topology differs from the template ({seq.vertices.shape[1]} vertices, "
+            f"{len(seq.faces)} faces; the FLAME model has {len(template_vertices)} vertices, "
+            f"{len(template_faces)} faces): all fits must use the workflow's FLAME model",
+        )

@@ -6,10 +6,10 @@ holes, spikes, stray fragments, scanner coordinates and units) in the BU-4DFE la
 model-topology ground truth beside it.
 """
 
+from fer4d.formats.groundtruth import GroundTruth, read_ground_truth
 from fer4d.synth.baseline import apex_nearest_neighbour_accuracy
 from fer4d.synth.dataset import synthesize_dataset
 from fer4d.synth.face import FaceRig, build_face_rig
-from fer4d.synth.groundtruth import GroundTruth, read_ground_truth
 from fer4d.synth.layout import FOLDERS, subject_name, synthetic_sequences
 from fer4d.synth.options import SynthOptions
 from fer4d.synth.sequence import SyntheticSequence, simulate_sequence

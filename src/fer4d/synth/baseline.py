@@ -12,10 +12,10 @@ import json
 import os
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from fer4d.errors import InputFileError
+from fer4d.formats.groundtruth import read_ground_truth
 
 
 def apex_index(vertices_canonical: np.ndarray) -> int:
@@ -33,11 +33,7 @@ def load_apex_frames(dataset_dir: str | os.PathLike) -> tuple[np.ndarray, list[s
     apex, subjects, labels = [], [], []
     for entry in json.loads(manifest.read_text()):
         path = root / entry["subject"] / entry["folder"] / "ground_truth.h5"
-        try:
-            with h5py.File(path, "r") as f:
-                canonical = f["vertices_canonical"][()]
-        except (OSError, KeyError) as err:
-            raise InputFileError(path, f"cannot read vertices_canonical ({err})") from err
+        canonical = read_ground_truth(path).vertices_canonical
         apex.append(canonical[apex_index(canonical)])
         subjects.append(entry["subject"])
         labels.append(entry["label"])

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from fer4d.errors import InputFileError
+from fer4d.formats.groundtruth import read_ground_truth
 from fer4d.io import read_scan
-from fer4d.synth.groundtruth import read_ground_truth
 from fer4d.synth.layout import FOLDERS
 from fer4d.synth.options import FORMATS, UNITS, SynthOptions
 from fer4d.synth.render import render_frames

@@ -12,9 +12,9 @@ from pathlib import Path
 from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.flame import load_flame
+from fer4d.formats.groundtruth import write_ground_truth
 from fer4d.progress import progress
 from fer4d.synth.face import FaceRig, build_face_rig
-from fer4d.synth.groundtruth import write_ground_truth
 from fer4d.synth.layout import STREAM_SEQUENCE, PlannedSequence, plan_sequences, stream_rng
 from fer4d.synth.options import SynthOptions
 from fer4d.synth.sequence import SyntheticSequence, simulate_sequence

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fer4d.formats.groundtruth import GroundTruth
 from fer4d.render import Panel, render_meshes
-from fer4d.synth.groundtruth import GroundTruth
 from fer4d.synth.scanner import MM_PER_UNIT
 
 

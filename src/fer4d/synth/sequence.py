@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer4d.flame import FlameModel
+from fer4d.formats.groundtruth import GroundTruth
 from fer4d.synth.expressions import SequencePlan, SubjectStyle, draw_sequence_plan, make_subject_style
 from fer4d.synth.face import FaceRig, build_face_rig, scan_blind_spots
-from fer4d.synth.groundtruth import GroundTruth
 from fer4d.synth.layout import STREAM_SUBJECT, stream_rng, subject_name
 from fer4d.synth.options import SynthOptions
 from fer4d.synth.scanner import ScanSession, longest_edges, random_scanner_pose

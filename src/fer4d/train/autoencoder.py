@@ -25,7 +25,9 @@ from torch.utils.data import DataLoader
 from fer4d.atomic import write_json
 from fer4d.checkpoint import load_checkpoint, save_checkpoint
 from fer4d.device import resolve_device, seed_everything
-from fer4d.mesh import MeshHierarchy, load_hierarchy
+from fer4d.formats.checkpoints import AutoencoderCheckpoint, write_autoencoder_checkpoint
+from fer4d.formats.hierarchy import read_hierarchy
+from fer4d.mesh import MeshHierarchy
 from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.options import SectionOptions
 from fer4d.store import FrameDataset, MeshStore, VertexStats
@@ -102,7 +104,7 @@ def train_autoencoder(
     """Train, select the best validation epoch, write checkpoint and metrics; return the metrics."""
     torch_device = resolve_device(device)
     seed_everything(seed)
-    hierarchy = load_hierarchy(hierarchy_path)
+    hierarchy = read_hierarchy(hierarchy_path)
     with MeshStore(store_path) as store:
         split = store.fold(fold)
         data_id = f"{store.attrs.get('config_hash')}:{store.attrs.get('created')}"
@@ -195,16 +197,16 @@ def train_autoencoder(
         )
     model.load_state_dict(state["best_state"])
     test = reconstruction_error_mm(model, _loader(test_set, options, None), stats, torch_device)
-    save_checkpoint(
+    write_autoencoder_checkpoint(
         checkpoint_path,
-        {
-            "model": model.state_dict(),
-            "options": dataclasses.asdict(options),
-            "hierarchy": hierarchy.digest(),
-            "stats": stats.to_dict(),
-            "fold": fold,
-            "epoch": state["best"]["epoch"],
-        },
+        AutoencoderCheckpoint(
+            model=model.state_dict(),
+            options=dataclasses.asdict(options),
+            hierarchy=hierarchy.digest(),
+            stats=stats.to_dict(),
+            fold=fold,
+            epoch=state["best"]["epoch"],
+        ),
     )
     metrics = {
         "fold": fold,

@@ -1,4 +1,4 @@
-"""Stage ``embed``: every frame of every sequence encoded with one fold's auto-encoder."""
+"""Stage ``embed``: every frame of every sequence of a fold encoded with that fold's auto-encoder."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import logging
 import os
 from dataclasses import dataclass
 
-import h5py
 import numpy as np
 import torch
 
-from fer4d.atomic import atomic_path
-from fer4d.checkpoint import load_checkpoint
 from fer4d.device import resolve_device
-from fer4d.mesh import load_hierarchy
+from fer4d.formats.checkpoints import read_autoencoder_checkpoint
+from fer4d.formats.embeddings import EmbeddedSequence, write_embeddings
+from fer4d.formats.hierarchy import read_hierarchy
+from fer4d.formats.store import SPLITS
 from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.progress import progress
 from fer4d.store import MeshStore, VertexStats
@@ -39,14 +39,14 @@ def load_encoder(
     checkpoint_path: str | os.PathLike, hierarchy_path: str | os.PathLike, device: str = "auto"
 ) -> Encoder:
     torch_device = resolve_device(device)
-    checkpoint = load_checkpoint(checkpoint_path, torch_device)
-    hierarchy = load_hierarchy(hierarchy_path)
-    if checkpoint["hierarchy"] != hierarchy.digest():
+    checkpoint = read_autoencoder_checkpoint(checkpoint_path, torch_device)
+    hierarchy = read_hierarchy(hierarchy_path)
+    if checkpoint.hierarchy != hierarchy.digest():
         raise ValueError(f"{checkpoint_path} was trained on another mesh hierarchy than {hierarchy_path}")
-    model = build_model(hierarchy, AutoencoderOptions.from_dict(checkpoint["options"])).to(torch_device)
-    model.load_state_dict(checkpoint["model"])
+    model = build_model(hierarchy, AutoencoderOptions.from_dict(checkpoint.options)).to(torch_device)
+    model.load_state_dict(checkpoint.model)
     model.eval()
-    return Encoder(model, VertexStats.from_dict(checkpoint["stats"]), torch_device)
+    return Encoder(model, VertexStats.from_dict(checkpoint.stats), torch_device)
 
 
 @torch.no_grad()
@@ -66,21 +66,17 @@ def embed_fold(
     fold: int,
     out_path: str | os.PathLike,
     device: str = "auto",
-) -> None:
-    """Write ``sequences/{key}/embedding (T, latent)`` for every store sequence, with its split."""
+) -> int:
+    """Write ``sequences/{key}/embedding (T, latent)`` for every sequence of the fold, with its split
+    (``fer4d.formats.embeddings``); return how many were written."""
     encoder = load_encoder(checkpoint_path, hierarchy_path, device)
-    with MeshStore(store_path) as store, atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
-        split_of = {key: name for name, keys in vars(store.fold(fold)).items() for key in keys}
-        for key in progress(store.keys(), f"embed fold {fold}", logger=log):
-            info = store.info(key)
-            group = out.create_group(f"sequences/{key}")
-            group["embedding"] = encode_frames(encoder, store.sequence(key))
-            group.attrs.update(
-                {
-                    "subject": info.subject,
-                    "label": info.label,
-                    "label_index": info.label_index,
-                    "split": split_of.get(key, "unused"),
-                }
-            )
-        out.attrs.update({"fold": fold, "latent_size": encoder.latent_size})
+    with MeshStore(store_path) as store:
+        split_of = {key: split for split in SPLITS for key in getattr(store.fold(fold), split)}
+
+        def embedded():
+            for key in progress(sorted(split_of), f"embed fold {fold}", logger=log):
+                info = store.info(key)
+                embedding = encode_frames(encoder, store.sequence(key))
+                yield EmbeddedSequence(key, info.subject, info.label, info.label_index, split_of[key], embedding)
+
+        return write_embeddings(out_path, fold, encoder.latent_size, embedded())

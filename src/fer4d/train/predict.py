@@ -1,8 +1,8 @@
 """``fer4d predict``: classify a new raw scan sequence with the trained models of a workflow run.
 
-The run folder (the workflow's ``results/``) holds ``config.json`` (the run's resolved config),
-``mesh/hierarchy.npz`` and per fold ``folds/{i}/autoencoder.pt`` and ``folds/{i}/transformer.pt``.
-The sequence goes through the same stages as in training — ingestion and FLAME fitting with the
+The run folder (the workflow's ``results/``) holds ``config.json``: the run's resolved config,
+whose ``run`` section names (relative to the run folder) the mesh hierarchy and each fold's
+auto-encoder and transformer checkpoints, as the workflow wrote them. The sequence goes through the same stages as in training — ingestion and FLAME fitting with the
 run's options (in a temporary folder) — then each fold's encoder embeds its frames and that
 fold's transformer classifies them; the class probabilities are averaged over the folds.
 """
@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from fer4d import LABELS
 from fer4d.errors import InputFileError
-from fer4d.train.classifier import load_classifier
+from fer4d.formats.fit import read_fit
+from fer4d.io.layouts import list_frames
+from fer4d.io.readers import SCAN_EXTENSIONS
+from fer4d.train.classifier.inference import load_classifier
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +42,46 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     return config
 
 
-def fold_dirs(run_dir: str | os.PathLike) -> list[Path]:
-    """``RUN_DIR/folds/{i}`` folders holding both checkpoints, in fold order."""
+@dataclass(frozen=True)
+class FoldModels:
+    """One fold's trained models: ``autoencoder.pt`` and ``transformer.pt`` checkpoints."""
+
+    fold: int
+    autoencoder: Path
+    transformer: Path
+
+
+def run_models(run_dir: str | os.PathLike, config: dict[str, Any]) -> tuple[Path, list[FoldModels]]:
+    """The run's mesh hierarchy and every fold's checkpoints, as listed in its config's ``run``
+    section (paths relative to ``run_dir``); each must exist."""
+    run_dir = Path(run_dir)
+    listed = config.get("run")
+    if not isinstance(listed, dict) or "hierarchy" not in listed or not listed.get("folds"):
+        raise InputFileError(run_dir / "config.json", "no 'run' section listing the hierarchy and fold models")
+    hierarchy = run_dir / listed["hierarchy"]
     folds = [
-        p
-        for p in (Path(run_dir) / "folds").glob("*")
-        if p.name.isdigit() and (p / "autoencoder.pt").exists() and (p / "transformer.pt").exists()
+        FoldModels(int(entry["fold"]), run_dir / entry["autoencoder"], run_dir / entry["transformer"])
+        for entry in listed["folds"]
     ]
-    if not folds:
-        raise InputFileError(Path(run_dir) / "folds", "no fold folder with autoencoder.pt and transformer.pt")
-    return sorted(folds, key=lambda p: int(p.name))
-
-
-def _natural_key(path: Path) -> list:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+    for path in (hierarchy, *(p for fold in folds for p in (fold.autoencoder, fold.transformer))):
+        if not path.is_file():
+            raise InputFileError(path, "listed in the run's config.json but missing: is the run complete?")
+    return hierarchy, folds
 
 
 def scan_files(sequence_dir: str | os.PathLike, extension: str) -> list[Path]:
-    """The sequence's scan files ``*.{extension}`` in natural order (2 before 10)."""
+    """The sequence's scan files in natural order (2 before 10), listed as dataset discovery
+    lists them (``fer4d.io.layouts.list_frames``, any letter case): files with the run's
+    ``extension`` if there are any, else those of the first other supported format present."""
     folder = Path(sequence_dir)
     if not folder.is_dir():
         raise InputFileError(folder, "not a folder of scan files")
-    files = sorted(folder.glob(f"*.{extension.lstrip('.')}"), key=_natural_key)
-    if not files:
-        raise InputFileError(folder, f"contains no *.{extension} scan files")
-    return files
+    preferred = "." + extension.lower().lstrip(".")
+    for suffix in (preferred, *(s for s in SCAN_EXTENSIONS if s != preferred)):
+        files = list_frames(folder, suffix)
+        if files:
+            return files
+    raise InputFileError(folder, f"contains no scan files ({' '.join(SCAN_EXTENSIONS)})")
 
 
 def scan_extension(config: dict[str, Any]) -> str:
@@ -98,32 +115,33 @@ def register_sequence(frames: list[Path], config: dict[str, Any], work_dir: Path
         device=device,
         seed=seed,
     )
-    with h5py.File(fitted, "r") as f:
-        vertices = np.asarray(f["vertices"], dtype=np.float32)
-    if vertices.ndim != 3 or len(vertices) == 0:
+    fit = read_fit(fitted)
+    vertices = np.zeros((0, 0, 3), np.float32) if fit is None else fit.vertices
+    if len(vertices) == 0:
         problems = json.loads((work_dir / "quarantine.json").read_text() or "[]")
         detail = "; ".join(f"{p['file']}: {p['problem']}" for p in problems[:5])
         raise InputFileError(frames[0].parent, f"no usable frames after ingestion and fitting ({detail})")
     return vertices
 
 
-def classify_vertices(vertices: np.ndarray, run_dir: str | os.PathLike, device: str = "auto") -> dict[str, Any]:
-    """Embed and classify registered ``vertices (T, V, 3)`` with every fold's models of the run.
+def classify_vertices(
+    vertices: np.ndarray, hierarchy: Path, folds: list[FoldModels], device: str = "auto"
+) -> dict[str, Any]:
+    """Embed and classify registered ``vertices (T, V, 3)`` with every fold's models of a run.
 
     Returns ``{"label", "probabilities": {label: p}, "folds": [{"fold", "label", "probabilities"}]}``
     with the probabilities averaged over the folds.
     """
     from fer4d.train.embed import encode_frames, load_encoder
 
-    hierarchy = Path(run_dir) / "mesh" / "hierarchy.npz"
     per_fold = []
-    for folder in fold_dirs(run_dir):
-        encoder = load_encoder(folder / "autoencoder.pt", hierarchy, device)
+    for fold in folds:
+        encoder = load_encoder(fold.autoencoder, hierarchy, device)
         embedding = np.asarray(encode_frames(encoder, vertices), dtype=np.float32)  # (T, d)
-        probs = load_classifier(folder / "transformer.pt", device).probabilities([embedding])[0]
+        probs = load_classifier(fold.transformer, device).probabilities([embedding])[0]
         per_fold.append(
             {
-                "fold": int(folder.name),
+                "fold": fold.fold,
                 "label": LABELS[int(probs.argmax())],
                 "probabilities": dict(zip(LABELS, map(float, probs))),
             }
@@ -144,9 +162,10 @@ def predict_sequence(
     Returns :func:`classify_vertices`'s dict plus ``sequence`` and ``n_frames``.
     """
     config = read_run_config(run_dir)
+    hierarchy, folds = run_models(run_dir, config)
     frames = scan_files(sequence_dir, scan_extension(config))
     log.info("predict: %d scan files in %s", len(frames), sequence_dir)
     with tempfile.TemporaryDirectory(prefix="fer4d-predict-") as tmp:
         vertices = register_sequence(frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed)
-    result = classify_vertices(vertices, run_dir, device)
+    result = classify_vertices(vertices, hierarchy, folds, device)
     return {"sequence": str(sequence_dir), "n_frames": len(vertices), **result}

@@ -1,4 +1,5 @@
-"""Ground-truth file of one synthetic sequence (``ground_truth.h5``, see docs/architecture.md)."""
+"""Ground-truth file of one synthetic sequence (``ground_truth.h5``, written by stage
+``synthesize``, see docs/architecture.md): ``write_ground_truth`` and ``read_ground_truth``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,19 @@ class GroundTruth:
     scan_rotation: np.ndarray
     scan_translation: np.ndarray
     units: str
+
+    def ingested_rows(self) -> dict[str, np.ndarray]:
+        """The arrays an ingested sequence keeps under ``ground_truth/``, by their names there:
+        per frame (T rows) ``vertices``, ``vertices_canonical``, ``params/expression``,
+        ``params/pose``, ``params/translation``; per sequence ``params/shape``."""
+        return {
+            "vertices": self.vertices,
+            "vertices_canonical": self.vertices_canonical,
+            "params/expression": self.expression,
+            "params/pose": self.pose,
+            "params/translation": self.translation,
+            "params/shape": self.shape,
+        }
 
 
 def write_ground_truth(path: str | os.PathLike, truth: GroundTruth) -> None:

@@ -1,0 +1,78 @@
+"""The trained-model checkpoints of a fold: ``autoencoder.pt`` (stage ``train_autoencoder``,
+read by ``embed`` and ``fer4d predict``) and ``transformer.pt`` (stage ``train_transformer``,
+read by ``fer4d predict``). One dataclass and a ``write_*``/``read_*`` pair each, the only code
+that knows their keys; the files are plain dicts of tensors, numbers and strings
+(``fer4d.checkpoint``: atomic ``torch.save``, ``torch.load(weights_only=True)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+import torch
+
+from fer4d.checkpoint import load_checkpoint, save_checkpoint
+from fer4d.errors import InputFileError
+
+
+@dataclass
+class AutoencoderCheckpoint:
+    """``model``: the spiral auto-encoder's state dict; ``options``: its ``AutoencoderOptions``
+    as a dict; ``hierarchy``: digest of the mesh hierarchy it was built on; ``stats``: the
+    vertex normalisation (``{"mean", "std"}`` tensors ``(V, 3)``, mm); ``fold``; best ``epoch``."""
+
+    model: dict[str, torch.Tensor]
+    options: dict
+    hierarchy: str
+    stats: dict[str, torch.Tensor]
+    fold: int
+    epoch: int
+
+
+@dataclass
+class ClassifierCheckpoint:
+    """A fold's transformer ensemble: ``member_states`` (one state dict per member), ``in_dim``
+    (embedding size), ``options`` (``TransformerOptions`` as a dict), the feature standardisation
+    ``feature_mean``/``feature_std`` ``(d,)`` tensors, the class ``labels``, ``fold``, each
+    member's ``best_epochs`` and the first member's ``seed``."""
+
+    member_states: list[dict[str, torch.Tensor]]
+    in_dim: int
+    options: dict
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+    labels: list[str]
+    fold: int
+    best_epochs: list[int]
+    seed: int
+
+
+def _write(path: str | os.PathLike, checkpoint) -> None:
+    save_checkpoint(path, {field.name: getattr(checkpoint, field.name) for field in dataclasses.fields(checkpoint)})
+
+
+def _read(cls, path: str | os.PathLike, device: str | torch.device):
+    state = load_checkpoint(path, device)
+    names = [field.name for field in dataclasses.fields(cls)]
+    missing = [name for name in names if name not in state]
+    if missing:
+        raise InputFileError(path, f"not a {cls.__name__} file: missing {missing}")
+    return cls(**{name: state[name] for name in names})
+
+
+def write_autoencoder_checkpoint(path: str | os.PathLike, checkpoint: AutoencoderCheckpoint) -> None:
+    _write(path, checkpoint)
+
+
+def read_autoencoder_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> AutoencoderCheckpoint:
+    return _read(AutoencoderCheckpoint, path, device)
+
+
+def write_classifier_checkpoint(path: str | os.PathLike, checkpoint: ClassifierCheckpoint) -> None:
+    _write(path, checkpoint)
+
+
+def read_classifier_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> ClassifierCheckpoint:
+    return _read(ClassifierCheckpoint, path, device)

@@ -1,0 +1,55 @@
+"""The predictions file ``predictions.json`` (one per fold, written by ``train_transformer``,
+read by ``report``): ``write_predictions`` and ``read_predictions``, the only code that opens one.
+
+``{"fold": i, "labels": [...], "items": [{"key", "subject", "true", "pred", "probs": [...]}]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from fer4d import LABELS
+from fer4d.atomic import write_json
+from fer4d.errors import InputFileError
+
+
+@dataclass
+class Prediction:
+    """One test sequence: true and predicted label, class probabilities in ``LABELS`` order."""
+
+    key: str
+    subject: str
+    true: str
+    pred: str
+    probs: list[float]
+
+
+def write_predictions(path: str | os.PathLike, fold: int, items: list[Prediction]) -> None:
+    """Write one fold's predictions atomically (probabilities rounded to 6 digits)."""
+    rows = [{**asdict(item), "probs": [round(float(p), 6) for p in item.probs]} for item in items]
+    write_json(path, {"fold": fold, "labels": list(LABELS), "items": rows})
+
+
+def read_predictions(path: str | os.PathLike) -> dict:
+    """One fold's predictions file, checked for the keys the report needs."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputFileError(path, f"cannot read predictions JSON: {err}") from err
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("labels"), list)
+        or not isinstance(data.get("items"), list)
+    ):
+        raise InputFileError(path, "predictions JSON needs 'labels' (list) and 'items' (list)")
+    for item in data["items"]:
+        if (
+            not {"true", "pred"} <= set(item)
+            or item["true"] not in data["labels"]
+            or item["pred"] not in data["labels"]
+        ):
+            raise InputFileError(path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label")
+    return data

@@ -1,0 +1,219 @@
+"""The store ``dataset.h5`` (written by stage ``store``; schema in docs/store-schema.md):
+``StoreWriter`` writes one, ``MeshStore`` reads one lazily (one sequence or one frame at a time,
+never the whole file). No other module opens a store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+from fer4d import LABELS, __version__
+from fer4d.atomic import atomic_path
+from fer4d.errors import InputFileError
+from fer4d.formats.fit import FitSequence
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Sequence keys of one fold; no subject appears in two of the three lists."""
+
+    train: list[str]
+    val: list[str]
+    test: list[str]
+
+
+def sequence_key(subject: str, label: str) -> str:
+    """The store key of a sequence: ``{subject}__{label}``."""
+    return f"{subject}__{label}"
+
+
+class StoreWriter:
+    """Write a store under a temporary name, renamed into place when the ``with`` block ends
+    without an error (an interrupted run never leaves a file that looks complete).
+
+    ``compression``: ``gzip`` (with ``compression_level``), ``lzf`` or ``none`` for the vertices,
+    always with the shuffle filter; one chunk per frame.
+    """
+
+    def __init__(self, path: str | os.PathLike, compression: str = "gzip", compression_level: int = 4):
+        self.path = path
+        self._compression = {
+            "gzip": dict(compression="gzip", compression_opts=compression_level),
+            "lzf": dict(compression="lzf"),
+            "none": {},
+        }[compression]
+
+    def __enter__(self) -> StoreWriter:
+        self._atomic = atomic_path(self.path)
+        tmp = self._atomic.__enter__()
+        self._file = h5py.File(tmp, "w")
+        self._sequences = self._file.create_group("sequences")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+        self._atomic.__exit__(*exc)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._sequences
+
+    def add_sequence(self, seq: FitSequence) -> str:
+        """Write ``seq`` as ``sequences/{subject}__{label}``; return its key."""
+        key = sequence_key(seq.subject, seq.label)
+        group = self._sequences.create_group(key)
+        n_vertices = seq.vertices.shape[1]
+        group.create_dataset(
+            "vertices", data=seq.vertices, chunks=(1, n_vertices, 3), shuffle=True, **self._compression
+        )
+        group.create_dataset("frame_index", data=seq.frame_index)
+        for name, values in seq.quality.items():
+            group.create_dataset(f"quality/{name}", data=values)
+        for name, values in seq.params.items():
+            group.create_dataset(f"params/{name}", data=values)
+        group.attrs.update(
+            {
+                "subject": seq.subject,
+                "label": seq.label,
+                "label_index": LABELS.index(seq.label),
+                "n_frames": len(seq.frame_index),
+                "source": seq.path,
+            }
+        )
+        return key
+
+    def finish(
+        self,
+        template_vertices: np.ndarray,
+        template_faces: np.ndarray,
+        folds: list[Fold],
+        fold_attrs: dict,
+        config_hash: str,
+        dropped: dict,
+    ) -> None:
+        """The template ``(V, 3)`` mm / ``(F, 3)``, the folds (``fold_attrs``: scheme, seed, ...)
+        and the file's attributes."""
+        self._file.create_dataset("template/vertices", data=np.asarray(template_vertices, np.float32))
+        self._file.create_dataset("template/faces", data=np.asarray(template_faces, np.int32))
+        group = self._file.create_group("folds")
+        group.attrs.update({**fold_attrs, "k": len(folds)})
+        for i, fold in enumerate(folds):
+            for split in SPLITS:
+                group.create_dataset(
+                    f"{i}/{split}", data=np.array(getattr(fold, split), dtype=object), dtype=h5py.string_dtype()
+                )
+        self._file.attrs.update(
+            {
+                "labels": json.dumps(list(LABELS)),
+                "fer4d_version": __version__,
+                "config_hash": config_hash,
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "dropped": json.dumps(dropped),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    key: str
+    subject: str
+    label: str
+    label_index: int
+    n_frames: int
+
+
+class MeshStore:
+    """Read access to a ``dataset.h5`` store. Opens the file on first use, once per process
+    (so an instance created before a ``DataLoader`` forks its workers is safe to use in them).
+
+    ``with MeshStore(path) as store: store.frame(key, t)`` → ``(V, 3) float32`` mm.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+
+    @property
+    def file(self) -> h5py.File:
+        if self._file is None or self._pid != os.getpid():
+            try:
+                self._file = h5py.File(self.path, "r")
+            except OSError as err:
+                raise InputFileError(self.path, f"cannot open store ({err})") from err
+            self._pid = os.getpid()
+            if "sequences" not in self._file or "template" not in self._file:
+                raise InputFileError(self.path, "not a fer4d store (needs sequences/ and template/)")
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = None
+
+    def __enter__(self) -> MeshStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_file": None, "_pid": None}
+
+    @property
+    def attrs(self) -> dict:
+        return dict(self.file.attrs)
+
+    @property
+    def labels(self) -> list[str]:
+        return json.loads(self.file.attrs["labels"])
+
+    @property
+    def template_vertices(self) -> np.ndarray:
+        """(V, 3) float32, mm."""
+        return self.file["template/vertices"][()]
+
+    @property
+    def template_faces(self) -> np.ndarray:
+        """(F, 3) int32."""
+        return self.file["template/faces"][()]
+
+    def keys(self) -> list[str]:
+        return sorted(self.file["sequences"])
+
+    def info(self, key: str) -> SequenceInfo:
+        attrs = self.file["sequences"][key].attrs
+        return SequenceInfo(
+            key, str(attrs["subject"]), str(attrs["label"]), int(attrs["label_index"]), int(attrs["n_frames"])
+        )
+
+    def sequence(self, key: str) -> np.ndarray:
+        """(T, V, 3) float32, mm."""
+        return self.file["sequences"][key]["vertices"][()]
+
+    def frame(self, key: str, t: int) -> np.ndarray:
+        """(V, 3) float32, mm: reads one chunk."""
+        return self.file["sequences"][key]["vertices"][t]
+
+    def quality(self, key: str) -> dict[str, np.ndarray]:
+        """Per-frame registration quality, name → (T,)."""
+        group = self.file["sequences"][key].get("quality", {})
+        return {name: data[()] for name, data in group.items()}
+
+    @property
+    def n_folds(self) -> int:
+        return len(self.file["folds"])
+
+    def fold(self, i: int) -> Fold:
+        group = self.file["folds"].get(str(i))
+        if group is None:
+            raise IndexError(f"{self.path} has {self.n_folds} folds, no fold {i}")
+        read = lambda split: [s.decode() if isinstance(s, bytes) else str(s) for s in group[split][()]]
+        return Fold(train=read("train"), val=read("val"), test=read("test"))

@@ -1,0 +1,70 @@
+"""Inference with a trained classifier: ensemble probabilities, and a loaded checkpoint ready for
+raw embeddings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fer4d.device import resolve_device
+from fer4d.errors import InputFileError
+from fer4d.formats.checkpoints import read_classifier_checkpoint
+from fer4d.models.transformer import ExpressionTransformer
+from fer4d.train.classifier.features import FeatureScaler, frame_features, pad_batch
+from fer4d.train.classifier.options import TransformerOptions
+
+
+@torch.no_grad()
+def predict_probabilities(
+    models: list[ExpressionTransformer], features: list[np.ndarray], device: torch.device, batch_size: int = 32
+) -> np.ndarray:
+    """Class probabilities ``(N, n_classes)`` of standardised ``features`` (list of ``(T_i, d)``),
+    averaged over the ensemble ``models``."""
+    for model in models:
+        model.eval()
+    chunks = []
+    for start in range(0, len(features), batch_size):
+        x, mask = pad_batch(features[start : start + batch_size])
+        x, mask = x.to(device), mask.to(device)
+        members = [torch.softmax(model(x, mask).float(), dim=-1) for model in models]
+        chunks.append(torch.stack(members).mean(0).cpu().numpy())
+    return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, models[0].head.out_features))
+
+
+@dataclass
+class LoadedClassifier:
+    """A trained classifier ready for inference on raw (unstandardised) embeddings."""
+
+    models: list[ExpressionTransformer]
+    options: TransformerOptions
+    scaler: FeatureScaler
+    device: torch.device
+
+    def features(self, embedding: np.ndarray) -> np.ndarray:
+        """``embedding (T, d)`` → the standardised model input ``(T, d)``."""
+        return self.scaler(frame_features(embedding, self.options.relative_to_first))
+
+    def probabilities(self, embeddings: list[np.ndarray]) -> np.ndarray:
+        """Class probabilities ``(N, 6)`` of raw embeddings (list of ``(T_i, d)``)."""
+        return predict_probabilities(self.models, [self.features(e) for e in embeddings], self.device)
+
+
+def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClassifier:
+    """The ensemble of a ``transformer.pt`` checkpoint (``fer4d.formats.checkpoints``), on ``device``."""
+    state = read_classifier_checkpoint(path)
+    try:
+        options = TransformerOptions.from_dict(state.options)
+        models = []
+        for member_state in state.member_states:
+            models.append(
+                ExpressionTransformer(int(state.in_dim), n_classes=len(state.labels), **options.model_kwargs())
+            )
+            models[-1].load_state_dict(member_state)
+    except (RuntimeError, ValueError) as err:
+        raise InputFileError(path, f"not a usable transformer checkpoint: {err}") from err
+    torch_device = resolve_device(device)
+    scaler = FeatureScaler(state.feature_mean.numpy(), state.feature_std.numpy())
+    return LoadedClassifier([m.to(torch_device).eval() for m in models], options, scaler, torch_device)

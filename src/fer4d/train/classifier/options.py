@@ -1,0 +1,64 @@
+"""Options of the ``train_transformer`` stage (config section ``transformer``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fer4d.models.transformer import POOLINGS
+from fer4d.options import SectionOptions
+
+
+@dataclass(frozen=True)
+class TransformerOptions(SectionOptions):
+    """Options of the ``train_transformer`` stage (config section ``transformer``)."""
+
+    SECTION = "transformer"
+
+    d_model: int = 64
+    heads: int = 4
+    layers: int = 2
+    ff: int = 128
+    dropout: float = 0.1
+    pooling: str = "mean"
+    relative_to_first: bool = True
+    scale_per_channel: bool = False
+    epochs: int = 100
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    crop_min: float = 0.7
+    speed_min: float = 0.8
+    speed_max: float = 1.25
+    balance: bool = True
+    ensemble: int = 5
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.pooling not in POOLINGS:
+            problems.append(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if min(self.d_model, self.heads, self.layers, self.ff, self.epochs, self.batch_size, self.ensemble) < 1:
+            problems.append("d_model, heads, layers, ff, epochs, batch_size and ensemble must be >= 1")
+        if self.d_model % self.heads:
+            problems.append(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
+        if not 0 <= self.dropout < 1:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 < self.crop_min <= 1:
+            problems.append(f"crop_min must be in (0, 1], got {self.crop_min}")
+        if not 0 < self.speed_min <= self.speed_max:
+            problems.append(f"need 0 < speed_min <= speed_max, got {self.speed_min}, {self.speed_max}")
+        if self.lr <= 0 or self.weight_decay < 0:
+            problems.append("lr must be > 0 and weight_decay >= 0")
+        if problems:
+            raise ValueError("invalid transformer options: " + "; ".join(problems))
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """The ``ExpressionTransformer`` keyword arguments these options describe."""
+        return dict(
+            d_model=self.d_model,
+            heads=self.heads,
+            layers=self.layers,
+            ff=self.ff,
+            dropout=self.dropout,
+            pooling=self.pooling,
+        )

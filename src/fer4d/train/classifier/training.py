@@ -1,0 +1,222 @@
+"""Stage ``train_transformer``: train one fold's temporal transformer and predict its test set.
+
+Training uses the fold's ``train`` sequences, the epoch with the best validation accuracy (ties:
+lower validation loss) is kept, and the ``test`` sequences are predicted with it. ``ensemble``
+members are trained alike from seeds ``seed, seed + 1, ...`` and their class probabilities
+averaged (a seed ensemble: with a few dozen training sequences, one training run's outcome
+depends visibly on its seed; averaging removes most of that variance). Augmentations
+act on whole sequences: a random temporal crop followed by a random speed change (linear
+resampling to a new length). The loss is class-balanced cross-entropy (weights inverse to the
+training class frequencies). Features are standardised with the training set's mean and std.
+
+With ``relative_to_first`` each frame's embedding is taken relative to the sequence's first
+frame, ``e(t) - e(0)``: BU-4DFE-style sequences start neutral, so this removes the subject's
+identity from the features and keeps the expression — what matters when test subjects are
+never seen in training.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fer4d import LABELS
+from fer4d.atomic import write_json
+from fer4d.device import resolve_device, seed_everything
+from fer4d.errors import InputFileError
+from fer4d.formats.checkpoints import ClassifierCheckpoint, write_classifier_checkpoint
+from fer4d.formats.embeddings import read_embeddings
+from fer4d.formats.predictions import Prediction, write_predictions
+from fer4d.formats.store import SPLITS
+from fer4d.models.transformer import ExpressionTransformer
+from fer4d.progress import progress
+from fer4d.train.classifier.features import FeatureScaler, augment, class_weights, frame_features, pad_batch
+from fer4d.train.classifier.inference import predict_probabilities
+from fer4d.train.classifier.options import TransformerOptions
+
+log = logging.getLogger(__name__)
+
+
+def _evaluate(models, features, labels, device, loss_fn) -> tuple[float, float]:
+    """Mean loss and accuracy of the ensemble ``models`` on ``features`` with integer ``labels``."""
+    probs = predict_probabilities(models, features, device)
+    target = torch.tensor(labels)
+    loss = float(loss_fn(torch.log(torch.from_numpy(probs).clamp_min(1e-12)), target))
+    return loss, float((probs.argmax(1) == np.asarray(labels)).mean())
+
+
+def save_classifier(
+    path: str | os.PathLike,
+    models: list[ExpressionTransformer],
+    in_dim: int,
+    options: TransformerOptions,
+    scaler: FeatureScaler,
+    fold: int,
+    best_epochs: list[int],
+    seed: int,
+) -> None:
+    """Write the ensemble's ``transformer.pt`` (``fer4d.formats.checkpoints.ClassifierCheckpoint``)."""
+    write_classifier_checkpoint(
+        path,
+        ClassifierCheckpoint(
+            member_states=[{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models],
+            in_dim=in_dim,
+            options=options.to_dict(),
+            feature_mean=torch.from_numpy(scaler.mean),
+            feature_std=torch.from_numpy(scaler.std),
+            labels=list(LABELS),
+            fold=fold,
+            best_epochs=best_epochs,
+            seed=seed,
+        ),
+    )
+
+
+def train_member(
+    features: dict[str, list[np.ndarray]],
+    labels: dict[str, list[int]],
+    selection_split: str,
+    options: TransformerOptions,
+    device: torch.device,
+    seed: int,
+    fold: int,
+) -> tuple[ExpressionTransformer, dict[str, Any]]:
+    """Train one transformer from ``seed`` on ``features["train"]`` (standardised, list of
+    ``(T_i, d)``) and return it at its best epoch on ``selection_split``, with its history
+    ``{"seed", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy, val_loss, val_accuracy}]}``."""
+    generator = seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    in_dim = features["train"][0].shape[1]
+    model = ExpressionTransformer(in_dim, n_classes=len(LABELS), **options.model_kwargs()).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    weights = class_weights(labels["train"], len(LABELS)) if options.balance else None
+    train_loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
+    eval_loss_fn = nn.NLLLoss()
+    history, best, best_state = [], None, None
+    n_train = len(features["train"])
+    for epoch in progress(range(1, options.epochs + 1), f"fold {fold} seed {seed} transformer epochs", logger=log):
+        model.train()
+        order = torch.randperm(n_train, generator=generator).tolist()
+        total_loss, correct = 0.0, 0
+        for start in range(0, n_train, options.batch_size):
+            chosen = order[start : start + options.batch_size]
+            batch = [
+                augment(features["train"][i], rng, options.crop_min, options.speed_min, options.speed_max)
+                for i in chosen
+            ]
+            x, mask = pad_batch(batch)
+            target = torch.tensor([labels["train"][i] for i in chosen], device=device)
+            logits = model(x.to(device), mask.to(device))
+            loss = train_loss_fn(logits, target)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total_loss += loss.item() * len(chosen)
+            correct += int((logits.argmax(1) == target).sum())
+        val_loss, val_accuracy = _evaluate(
+            [model], features[selection_split], labels[selection_split], device, eval_loss_fn
+        )
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total_loss / n_train,
+                "train_accuracy": correct / n_train,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            }
+        )
+        if best is None or (val_accuracy, -val_loss) > (best["val_accuracy"], -best["val_loss"]):
+            best = history[-1]
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    return model, {"seed": seed, "best_epoch": best["epoch"], "epochs": history}
+
+
+def train_transformer(
+    embeddings_path: str | os.PathLike,
+    checkpoint_path: str | os.PathLike,
+    predictions_path: str | os.PathLike,
+    history_path: str | os.PathLike,
+    options: TransformerOptions,
+    device: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Train the fold's transformer ensemble (each member at its best validation epoch) and
+    predict the test sequences with it.
+
+    Writes the checkpoint (``torch.save`` dict, load with :func:`load_classifier`), the
+    predictions JSON (``{"fold", "labels", "items": [{"key", "subject", "true", "pred",
+    "probs"}]}``) and the history JSON (``{"fold", "selection_split", "members": [{"seed",
+    "best_epoch", "epochs": [{"epoch", "train_loss", "train_accuracy", "val_loss",
+    "val_accuracy"}]}]}``). Returns a summary dict ``{fold, best_epochs, val_accuracy,
+    test_accuracy, n_train, n_val, n_test, seconds}`` (accuracies of the ensemble).
+    """
+    started = time.monotonic()
+    torch_device = resolve_device(device)
+    fold, sequences = read_embeddings(embeddings_path)
+    by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
+    if not by_split["train"]:
+        raise InputFileError(embeddings_path, "no sequences with split 'train'")
+    # With no validation subjects, select on the training set itself.
+    selection_split = "val" if by_split["val"] else "train"
+    raw = {
+        split: [frame_features(s.embedding, options.relative_to_first) for s in seqs]
+        for split, seqs in by_split.items()
+    }
+    scaler = FeatureScaler.fit(raw["train"], options.scale_per_channel)
+    features = {split: [scaler(f) for f in feats] for split, feats in raw.items()}
+    labels = {split: [s.label_index for s in seqs] for split, seqs in by_split.items()}
+    in_dim = features["train"][0].shape[1]
+    log.info(
+        "fold %s: %d train, %d val, %d test sequences, %d features, %d members, device %s",
+        fold,
+        *(len(by_split[s]) for s in SPLITS),
+        in_dim,
+        options.ensemble,
+        torch_device,
+    )
+    members = [
+        train_member(features, labels, selection_split, options, torch_device, seed + i, fold)
+        for i in range(options.ensemble)
+    ]
+    models = [model for model, _ in members]
+    histories = [history for _, history in members]
+    save_classifier(
+        checkpoint_path,
+        models,
+        in_dim,
+        options,
+        scaler,
+        fold,
+        [h["best_epoch"] for h in histories],
+        seed,
+    )
+    items = []
+    if by_split["test"]:
+        probs = predict_probabilities(models, features["test"], torch_device)
+        items = [
+            Prediction(s.key, s.subject, LABELS[s.label_index], LABELS[int(p.argmax())], [float(v) for v in p])
+            for s, p in zip(by_split["test"], probs)
+        ]
+    write_predictions(predictions_path, fold, items)
+    write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
+    _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device, nn.NLLLoss())
+    test_accuracy = float(np.mean([i.true == i.pred for i in items])) if items else float("nan")
+    summary = {
+        "fold": fold,
+        "best_epochs": [h["best_epoch"] for h in histories],
+        "val_accuracy": val_accuracy,
+        "test_accuracy": test_accuracy,
+        "n_train": len(features["train"]),
+        "n_val": len(by_split["val"]),
+        "n_test": len(by_split["test"]),
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    log.info("fold %s done: %s", fold, summary)
+    return summary
