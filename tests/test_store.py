@@ -195,8 +195,8 @@ def test_folds_stored_and_read_back(tmp_path, fits):
             store.fold(0)
             == make_folds(
                 store.keys(),
-                [store.info(k).subject for k in store],
-                [store.info(k).label for k in store],
+                [store.info(k).subject for k in store.keys()],  # noqa: SIM118 (MeshStore is no mapping)
+                [store.info(k).label for k in store.keys()],  # noqa: SIM118
                 FoldOptions(k=2),
                 seed=1,
             )[0]

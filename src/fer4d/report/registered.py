@@ -17,7 +17,7 @@ from fer4d.errors import InputFileError
 
 def evenly_spaced(n_frames: int, count: int) -> list[int]:
     """``count`` frame positions spread over ``0..n_frames-1`` (first and last included)."""
-    return sorted({round(i) for i in np.linspace(0, n_frames - 1, min(count, n_frames))})
+    return sorted({int(round(i)) for i in np.linspace(0, n_frames - 1, min(count, n_frames))})
 
 
 def read_scan_points(scan_path: str | os.PathLike, frame_index: int) -> np.ndarray | None:
