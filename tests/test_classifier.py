@@ -157,7 +157,7 @@ def test_feature_scaler_global_keeps_channel_ratios_and_uses_train_only():
     from fer4d.train.classifier.features import FeatureScaler
 
     rng = np.random.default_rng(0)
-    train = [[*rng.normal(0, [10.0, 0.1], (50, 2)), 5.0, -1.0] for _ in range(4)]
+    train = [rng.normal(0, [10.0, 0.1], (50, 2)) + [5.0, -1.0] for _ in range(4)]  # noqa: RUF005 (array + offset)
     frames = np.concatenate(train)
     scaled = FeatureScaler.fit(train, per_channel=False)(frames)
     np.testing.assert_allclose(scaled.mean(0), 0, atol=1e-6)

@@ -53,7 +53,7 @@ class RigidTarget:
 
 def trimmed_mean_distance(distances: np.ndarray, keep: float) -> float:
     """Mean of the smallest ``keep`` fraction of ``distances`` (N,)."""
-    n = max(1, round(keep * len(distances)))
+    n = max(1, int(round(keep * len(distances))))
     return float(np.partition(distances, n - 1)[:n].mean())
 
 
@@ -69,7 +69,7 @@ def trimmed_icp(
     for _ in range(iterations):
         moved = apply_transform(transform, points)
         distances, index = target.tree.query(moved)
-        n = max(6, round(keep * len(points)))
+        n = max(6, int(round(keep * len(points))))
         inliers = np.argpartition(distances, n - 1)[:n]
         if point_to_plane:
             step = point_to_plane_step(

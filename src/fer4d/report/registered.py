@@ -18,7 +18,7 @@ from fer4d.render import Panel, render_meshes
 
 def evenly_spaced(n_frames: int, count: int) -> list[int]:
     """``count`` frame positions spread over ``0..n_frames-1`` (first and last included)."""
-    return sorted({round(i) for i in np.linspace(0, n_frames - 1, min(count, n_frames))})
+    return sorted({int(round(i)) for i in np.linspace(0, n_frames - 1, min(count, n_frames))})
 
 
 def render_registered_sequence(

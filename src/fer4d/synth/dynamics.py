@@ -45,7 +45,7 @@ def intensity_envelope(n_frames: int, timing: Timing) -> np.ndarray:
 def apex_frame(n_frames: int, timing: Timing) -> int:
     """Index of the middle of the apex plateau."""
     middle = timing.start + timing.onset + 0.5 * timing.apex
-    return round(middle * (n_frames - 1))
+    return int(round(middle * (n_frames - 1)))
 
 
 def blink_track(n_frames: int, rate_per_frame: float, rng: np.random.Generator) -> np.ndarray:

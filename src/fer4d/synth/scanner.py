@@ -73,7 +73,7 @@ class ScanSession:
 
         keep = ~self.always_missing & ~random_patches(points, faces, hole_fraction, rng)
         is_surface = np.ones(len(points), bool)
-        n_spikes = round(outlier_fraction * len(points))
+        n_spikes = int(round(outlier_fraction * len(points)))
         if n_spikes:
             spikes = rng.choice(len(points), size=n_spikes, replace=False)
             throw = rng.uniform(*SPIKE_RANGE_MM, size=n_spikes) * rng.choice([-1.0, 1.0], n_spikes)

@@ -219,7 +219,7 @@ def face_mesh_with_about(n_vertices: int) -> FaceMesh:
     """A mesh with exactly ``n_vertices`` vertices (at least ~200): the largest grid (≈ 1.4
     columns per row) that does not exceed it, topped up with vertices at the sides."""
     best = None
-    guess_rows = max(round(np.sqrt(n_vertices / 1.4)), 10)
+    guess_rows = max(int(round(np.sqrt(n_vertices / 1.4))), 10)
     for n_rows in range(guess_rows - 3, guess_rows + 4):
         base = n_vertices / n_rows
         for n_theta in range(max(int(base) - 4, 12), int(base) + 4):

@@ -47,11 +47,11 @@ def augment(
     ``[speed_min, speed_max]`` on a log scale.
     """
     length = features.shape[0]
-    keep = max(1, round(length * rng.uniform(crop_min, 1.0)))
+    keep = max(1, int(round(length * rng.uniform(crop_min, 1.0))))
     start = int(rng.integers(0, length - keep + 1))
     crop = features[start : start + keep]
     speed = math.exp(rng.uniform(math.log(speed_min), math.log(speed_max)))
-    return resample(crop, max(1, round(keep / speed)))
+    return resample(crop, max(1, int(round(keep / speed))))
 
 
 def resample(features: np.ndarray, length: int) -> np.ndarray:
