@@ -10,8 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "tests" / "data" / "tiny_config.yaml"
 
 
-def snakemake(workdir: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-    """``snakemake`` on the tiny config with ``workdir`` as working folder; output captured."""
+def snakemake(
+    workdir: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``snakemake`` on the tiny config with ``workdir`` as working folder; output captured.
+    ``env``: the environment to run in (default: this process's)."""
     command = [
         sys.executable,
         "-m",
@@ -24,13 +27,16 @@ def snakemake(workdir: Path, *args: str, timeout: float = 1200) -> subprocess.Co
         str(TINY_CONFIG),
         *args,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, int]:
-    """Rule name -> job count from the 'Job stats' table of a dry run."""
+    """Rule name -> job count from the 'Job stats' table of a dry run ({} when nothing is to be done)."""
     lines = dry_run_output.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Job stats"))
+    start = next((i for i, line in enumerate(lines) if line.startswith("Job stats")), None)
+    if start is None:
+        assert "Nothing to be done" in dry_run_output, dry_run_output[-3000:]
+        return {}
     counts = {}
     for line in lines[start + 3 :]:
         parts = line.split()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fer4d import LABELS
 from fer4d.codeversion import code_version
+from fer4d.report.files import REPORT_FILES
 from fer4d.store.folds import fold_count
 from fer4d.store.options import FoldOptions
 
@@ -121,3 +122,28 @@ wildcard_constraints:
     subject=r"[^/]+",
     label="|".join(LABELS),
     fold=r"\d+",
+
+
+def run_models():
+    """Where this run's trained models are, relative to the results folder (for fer4d predict)."""
+    relative = lambda path: os.path.relpath(path, RESULTS)
+    return {
+        "hierarchy": relative(rules.hierarchy.output[0]),
+        "folds": [
+            {
+                "fold": fold,
+                "autoencoder": relative(
+                    rules.train_autoencoder.output.checkpoint.format(fold=fold)
+                ),
+                "transformer": relative(
+                    rules.train_transformer.output.checkpoint.format(fold=fold)
+                ),
+            }
+            for fold in FOLDS
+        ],
+    }
+
+
+def report_file(name):
+    """A report output, by its name in fer4d.report.files.REPORT_FILES."""
+    return results("report", REPORT_FILES[name])

@@ -1,5 +1,4 @@
 # Gathering: the memory benchmark, the cross-validated report, the quarantine list, the run config.
-from fer4d.report.files import REPORT_FILES
 
 
 rule memory_benchmark:
@@ -28,31 +27,6 @@ rule memory_benchmark:
 
 
 REPORT_SEQUENCE = SEQUENCES[0]
-
-
-def run_models():
-    """Where this run's trained models are, relative to the results folder (for fer4d predict)."""
-    relative = lambda path: os.path.relpath(path, RESULTS)
-    return {
-        "hierarchy": relative(rules.hierarchy.output[0]),
-        "folds": [
-            {
-                "fold": fold,
-                "autoencoder": relative(
-                    rules.train_autoencoder.output.checkpoint.format(fold=fold)
-                ),
-                "transformer": relative(
-                    rules.train_transformer.output.checkpoint.format(fold=fold)
-                ),
-            }
-            for fold in FOLDS
-        ],
-    }
-
-
-def report_file(name):
-    """A report output, by its name in fer4d.report.files.REPORT_FILES."""
-    return results("report", REPORT_FILES[name])
 
 
 rule report:

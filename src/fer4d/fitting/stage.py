@@ -14,7 +14,7 @@ from fer4d.fitting.sequence import QUALITY_KEYS, FitResult, fit_sequence
 from fer4d.flame.files import load_flame
 from fer4d.flame.model import FlameModel
 from fer4d.formats.fit import write_fit
-from fer4d.io import read_sequence
+from fer4d.formats.ingested import read_sequence
 
 log = logging.getLogger(__name__)
 
