@@ -346,3 +346,15 @@ def test_bench_ingest_prints_json_last(capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["vertices_per_frame"] == 400 and result["frames"] == 2 and result["status"] == "ok"
     assert 0 < result["read_s_per_frame"] < 5
+
+
+def test_ingest_without_a_frame_list_lists_its_one_folder_like_discovery(tmp_path):
+    """The workflow discovers sequences once; a job whose files did not exist then (synthetic
+    data) lists only its own folder, in natural order, any letter case."""
+    folder = tmp_path / "S" / "Angry"
+    frames = write_sequence(folder, 3)
+    frames[2].rename(folder / "10.WRL")
+    (folder / "notes.txt").write_text("x")
+    ingest_sequence(None, tmp_path / "o.h5", tmp_path / "q.json", "S", "anger", IngestOptions(), folder=folder)
+    sources = [s.rsplit("/", 1)[1] for s in read_sequence(tmp_path / "o.h5").sources]
+    assert sources == ["000.wrl", "001.wrl", "10.WRL"]

@@ -1,0 +1,56 @@
+"""File formats: each owner writes what its reader reads, and refuses what a reader would reject."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fer4d.checkpoint import save_checkpoint
+from fer4d.errors import InputFileError
+from fer4d.formats.checkpoints import (
+    AutoencoderCheckpoint,
+    read_autoencoder_checkpoint,
+    read_classifier_checkpoint,
+    write_autoencoder_checkpoint,
+)
+from fer4d.formats.embeddings import EmbeddedSequence, read_embeddings, write_embeddings
+from fer4d.formats.predictions import Prediction, read_predictions, write_predictions
+
+
+def sequence(key, split, frames=3, dim=4):
+    return EmbeddedSequence(key, key.split("__")[0], "anger", 0, split, np.ones((frames, dim), np.float32))
+
+
+def test_embeddings_round_trip(tmp_path):
+    written = [sequence("b__anger", "test"), sequence("a__anger", "train", frames=5)]
+    assert write_embeddings(tmp_path / "e.h5", 2, 4, written) == 2
+    fold, read = read_embeddings(tmp_path / "e.h5")
+    assert fold == 2 and [s.key for s in read] == ["a__anger", "b__anger"]
+    assert [s.split for s in read] == ["train", "test"] and read[0].embedding.shape == (5, 4)
+
+
+@pytest.mark.parametrize("bad", [sequence("x__anger", "unused"), sequence("x__anger", "train", dim=3)])
+def test_embeddings_writer_refuses_what_the_classifier_would_reject(tmp_path, bad):
+    with pytest.raises(ValueError, match="x__anger"):
+        write_embeddings(tmp_path / "e.h5", 0, 4, [sequence("a__anger", "train"), bad])
+    assert not list(tmp_path.iterdir())  # nothing renamed into place
+
+
+def test_checkpoints_round_trip_and_name_missing_keys(tmp_path):
+    checkpoint = AutoencoderCheckpoint({"w": torch.ones(2)}, {"latent": 8}, "abc", {"mean": torch.zeros(1)}, 1, 7)
+    write_autoencoder_checkpoint(tmp_path / "ae.pt", checkpoint)
+    again = read_autoencoder_checkpoint(tmp_path / "ae.pt")
+    assert again.hierarchy == "abc" and again.epoch == 7 and torch.equal(again.model["w"], torch.ones(2))
+    with pytest.raises(InputFileError, match="ClassifierCheckpoint.*member_states"):
+        read_classifier_checkpoint(tmp_path / "ae.pt")
+    save_checkpoint(tmp_path / "other.pt", {"model": {}})
+    with pytest.raises(InputFileError, match="other.pt.*missing"):
+        read_autoencoder_checkpoint(tmp_path / "other.pt")
+
+
+def test_predictions_round_trip(tmp_path):
+    items = [Prediction("s__fear", "s", "fear", "surprise", [0.1, 0.1, 0.3, 0.1, 0.1, 0.3000004])]
+    write_predictions(tmp_path / "p.json", 3, items)
+    data = read_predictions(tmp_path / "p.json")
+    assert data["fold"] == 3 and data["items"][0]["pred"] == "surprise" and data["items"][0]["probs"][-1] == 0.3
