@@ -15,10 +15,10 @@ import torch
 from fer4d import LABELS
 from fer4d.cli import main as cli_main
 from fer4d.flame import load_flame
+from fer4d.formats.groundtruth import read_ground_truth
 from fer4d.synth import (
     SynthOptions,
     build_face_rig,
-    read_ground_truth,
     simulate_sequence,
     synthesize_dataset,
     synthetic_sequences,
