@@ -313,7 +313,7 @@ def test_interrupted_ingest_leaves_no_file(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest_module, "write_json", explode)
+    monkeypatch.setattr(ingest_module, "write_quarantine", explode)
     with pytest.raises(RuntimeError):
         ingest_sequence(frames, tmp_path / "o.h5", tmp_path / "q.json", "S", "sadness", IngestOptions())
     monkeypatch.setattr(h5py.File, "create_group", lambda *a, **k: explode())

@@ -4,9 +4,10 @@ import json
 from pathlib import Path
 
 from fer4d.atomic import write_json
+from fer4d.formats.ingested import read_quarantine
 from fer4d.logs import configure_logging
 
 configure_logging(snakemake.log[0])
-ingest = [item for path in snakemake.input.sequences for item in json.loads(Path(path).read_text())]
+ingest = [item for path in snakemake.input.sequences for item in read_quarantine(path)]
 store = json.loads(Path(snakemake.input.store).read_text())
 write_json(snakemake.output[0], {"ingest": ingest, "store": store})

@@ -1,9 +1,11 @@
 """The ingested sequence file (``results/ingest/{subject}/{label}.h5``, written by stage ``ingest``;
 format in docs/architecture.md, "Ingested sequence"): ``write_sequence``, ``read_sequence`` and
-``read_frame_points``, the only code that opens one."""
+``read_frame_points``, the only code that opens one; its quarantine list ``.quarantine.json``:
+``write_quarantine`` / ``read_quarantine``."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ import h5py
 import numpy as np
 
 from fer4d import __version__
-from fer4d.atomic import atomic_path
+from fer4d.atomic import atomic_path, write_json
 from fer4d.errors import InputFileError
 
 STAT_KEYS = (
@@ -156,3 +158,19 @@ def read_frame_points(path: str | os.PathLike, frame_index: int) -> np.ndarray |
             return np.asarray(frames["vertices"][start:stop], np.float32)
     except (OSError, KeyError) as err:
         raise InputFileError(path, f"cannot read ingested scan frames: {err}") from err
+
+
+def write_quarantine(path: str | os.PathLike, items: list[dict]) -> None:
+    """The ingest stage's quarantine file: a JSON list of ``{"file": path, "problem": text}``."""
+    write_json(path, [{"file": str(item["file"]), "problem": str(item["problem"])} for item in items])
+
+
+def read_quarantine(path: str | os.PathLike) -> list[dict]:
+    """Read a quarantine file written by :func:`write_quarantine`."""
+    try:
+        items = json.loads(Path(path).read_text() or "[]")
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputFileError(path, f"cannot read quarantine list ({err})") from err
+    if not isinstance(items, list) or not all(isinstance(i, dict) and {"file", "problem"} <= set(i) for i in items):
+        raise InputFileError(path, 'expected a JSON list of {"file", "problem"}')
+    return items

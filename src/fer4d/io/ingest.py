@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
 from fer4d.formats.groundtruth import read_ground_truth
-from fer4d.formats.ingested import write_sequence
+from fer4d.formats.ingested import write_quarantine, write_sequence
 from fer4d.io.clean import clean_scan, extent, guess_scale_to_mm, units_name
 from fer4d.io.layouts import list_frames
 from fer4d.io.options import IngestOptions
@@ -120,7 +119,7 @@ def ingest_sequence(
         kept, stats, sources, frame_index = [], [], [], []
     truth = _ground_truth(folder, frame_index, len(frames)) if kept else None
     write_sequence(out_path, subject, label, kept, stats, sources, frame_index, scale, units_name(scale), truth)
-    write_json(quarantine_path, quarantine.items)
+    write_quarantine(quarantine_path, quarantine.items)
     summary = {
         "subject": subject,
         "label": label,

@@ -22,6 +22,7 @@ import numpy as np
 from fer4d import LABELS
 from fer4d.errors import InputFileError
 from fer4d.formats.fit import read_fit
+from fer4d.formats.ingested import read_quarantine
 from fer4d.io.layouts import list_frames
 from fer4d.io.readers import SCAN_EXTENSIONS
 from fer4d.train.classifier.inference import load_classifier
@@ -118,7 +119,7 @@ def register_sequence(frames: list[Path], config: dict[str, Any], work_dir: Path
     fit = read_fit(fitted)
     vertices = np.zeros((0, 0, 3), np.float32) if fit is None else fit.vertices
     if len(vertices) == 0:
-        problems = json.loads((work_dir / "quarantine.json").read_text() or "[]")
+        problems = read_quarantine(work_dir / "quarantine.json")
         detail = "; ".join(f"{p['file']}: {p['problem']}" for p in problems[:5])
         raise InputFileError(frames[0].parent, f"no usable frames after ingestion and fitting ({detail})")
     return vertices

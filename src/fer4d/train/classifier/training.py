@@ -150,7 +150,7 @@ def train_transformer(
     """Train the fold's transformer ensemble (each member at its best validation epoch) and
     predict the test sequences with it.
 
-    Writes the checkpoint (``torch.save`` dict, load with :func:`load_classifier`), the
+    Writes the checkpoint (``fer4d.formats.checkpoints``, load with :func:`load_classifier`), the
     predictions JSON (``{"fold", "labels", "items": [{"key", "subject", "true", "pred",
     "probs"}]}``) and the history JSON (``{"fold", "selection_split", "members": [{"seed",
     "best_epoch", "epochs": [{"epoch", "train_loss", "train_accuracy", "val_loss",
