@@ -115,9 +115,9 @@ def test_editing_the_synthetic_face_reruns_no_fit_of_a_real_dataset(tiny_local_r
     )
     run_dir = tmp_path / "run"
     target = f"results/fit/{entry.subject}/{entry.label}.h5"
-    done = snakemake(run_dir, "-c2", "--configfile", str(TINY_CONFIG), str(config), target)
+    args = (target, "--configfile", str(TINY_CONFIG), str(config))  # target first: --configfile takes a list
+    done = snakemake(run_dir, "-c2", *args)
     assert done.returncode == 0, done.stderr[-3000:]
-    args = ("--configfile", str(TINY_CONFIG), str(config), target)
     assert planned_after_edit(run_dir, tmp_path / "a", "synth/face.py", *args) == {}
     assert planned_after_edit(run_dir, tmp_path / "b", "synth/facemodel/expressions.py", *args) == {}
     assert planned_after_edit(run_dir, tmp_path / "c", "fitting/rigid.py", *args) == {"fit": 1}
