@@ -2,9 +2,10 @@
 
 Input: a finished run's folder (``results``): Snakemake's per-job benchmarks
 (``benchmarks/**/*.tsv``: CPU seconds and wall seconds of each job), its resolved config and its
-store (frames per sequence, folds). Model of one job: ``CPU = start-up + per_unit × units``, where
-start-up (a fresh Python importing torch and fer4d's stages, what every job pays) is measured
-here and ``per_unit`` is fitted over the rule's jobs. Units grow with the data as follows (V: mesh
+store (frames per sequence, folds). Model of one job: ``CPU = fixed + per_unit × units``, a line
+fitted through the rule's jobs where their sizes differ (ingest, fit), else with the fixed part
+set to the start-up measured here (a fresh Python importing torch; the fixed part is what Snakemake
+job start-up costs). Units grow with the data as follows (V: mesh
 vertices, in thousands; frames: frames a job handles):
 
 - ingest: frames × scan V (each job: one sequence)        - fit: frames × template V
@@ -40,7 +41,7 @@ from fer4d.store.folds import make_folds
 from fer4d.store.options import FoldOptions
 from fer4d.store.reader import MeshStore
 
-STARTUP_IMPORTS = "import torch, fer4d.io, fer4d.fitting, fer4d.store, fer4d.train.autoencoder, fer4d.report"
+STARTUP_IMPORTS = "import torch, fer4d"
 NOT_PROJECTED = {"synthesize", "all"}
 
 
@@ -121,7 +122,8 @@ def target_size(
 
 
 def startup_cpu_s(repeats: int = 2) -> float:
-    """CPU seconds of a fresh Python importing torch and fer4d's stages (best of ``repeats``)."""
+    """CPU seconds of a fresh Python importing torch (best of ``repeats``): what a job of a
+    stage that uses torch pays before its work."""
     costs = []
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -129,6 +131,17 @@ def startup_cpu_s(repeats: int = 2) -> float:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         costs.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return min(costs)
+
+
+def job_cost_model(units: list[float], cpu: list[float], startup: float) -> tuple[float, float]:
+    """``(fixed CPU s per job, CPU s per unit)`` of one rule's jobs: a least-squares line through
+    (units, CPU) where the jobs' sizes differ enough (>= 3 jobs, sizes spread by >= 10 %), else
+    the measured ``startup`` as the fixed part; the fixed part is kept within [0, cheapest job]."""
+    units_array, cpu_array = np.asarray(units, float), np.asarray(cpu, float)
+    spread = units_array.std() / max(units_array.mean(), 1e-9)
+    fixed = float(np.polyfit(units_array, cpu_array, 1)[1]) if len(units) >= 3 and spread >= 0.1 else startup
+    fixed = min(max(fixed, 0.0), float(cpu_array.min()))
+    return fixed, float((cpu_array - fixed).sum() / max(units_array.sum(), 1e-9))
 
 
 def wall_on_cores(job_cpu_s: list[float], cores: int, threads: int) -> float:
@@ -167,18 +180,18 @@ def project(results: Path, target: dict, cores: int) -> dict:
         if len(units) != len(measured):  # e.g. sequences the store dropped: average over what is known
             units = [float(np.mean(units))] * len(measured)
         cpu = [job["cpu_s"] for job in measured]
-        per_unit = max(0.0, sum(cpu) - startup * len(cpu)) / max(sum(units), 1e-9)
+        fixed, per_unit = job_cost_model(units, cpu, startup)
         stage = {
             "stage": rule,
             "jobs": len(measured),
             "cpu_s": round(sum(cpu), 1),
             "wall_s": round(sum(job["wall_s"] for job in measured), 1),
-            "startup_cpu_s": round(startup, 2),
+            "fixed_cpu_s_per_job": round(fixed, 2),
             "cpu_s_per_unit": float(f"{per_unit:.4g}"),
         }
         if rule not in NOT_PROJECTED:
             big_units = big.units(rule, config)
-            big_cpu = [startup + per_unit * u for u in big_units]
+            big_cpu = [fixed + per_unit * u for u in big_units]
             stage_threads = threads.get(rule, threads.get("default", 1))
             wall = wall_on_cores(big_cpu, cores, stage_threads)
             stage.update(
@@ -188,7 +201,7 @@ def project(results: Path, target: dict, cores: int) -> dict:
             )
             total_cpu, total_wall = total_cpu + sum(big_cpu), total_wall + wall
             if gpu["available"] and rule in ("train_autoencoder", "embed"):
-                gpu_cpu = [startup + per_unit * u / gpu["ae_speedup"] for u in big_units]
+                gpu_cpu = [fixed + per_unit * u / gpu["ae_speedup"] for u in big_units]
                 gpu_wall = wall_on_cores(gpu_cpu, 1, 1)
                 stage["projected_gpu_wall_h"] = round(gpu_wall / 3600, 2)
                 total_gpu_wall += gpu_wall - wall
@@ -210,11 +223,17 @@ def project(results: Path, target: dict, cores: int) -> dict:
 
 def markdown_table(result: dict) -> str:
     """The README's table: one row per stage."""
-    rows = ["| stage | jobs run | CPU s run | start-up s/job | CPU s per unit | jobs at target | CPU h | wall h |"]
+    rows = ["| stage | jobs run | CPU s run | fixed CPU s/job | CPU s per unit | jobs at target | CPU h | wall h |"]
     rows.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for s in result["stages"]:
         projected = [str(s.get(k, "–")) for k in ("projected_jobs", "projected_cpu_h", "projected_wall_h")]
-        measured = [s["stage"], str(s["jobs"]), str(s["cpu_s"]), str(s["startup_cpu_s"]), str(s["cpu_s_per_unit"])]
+        measured = [
+            s["stage"],
+            str(s["jobs"]),
+            str(s["cpu_s"]),
+            str(s["fixed_cpu_s_per_job"]),
+            str(s["cpu_s_per_unit"]),
+        ]
         rows.append("| " + " | ".join(measured + projected) + " |")
     return "\n".join(rows)
 
