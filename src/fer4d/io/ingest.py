@@ -122,6 +122,20 @@ def _ground_truth(folder: Path, frame_index: list[int], n_total: int) -> dict[st
         raise InputFileError(path, f"cannot read ground truth ({err})") from err
 
 
+def _usable_ground_truth(
+    folder: Path, frame_index: list[int], n_total: int, quarantine: _Quarantine
+) -> dict[str, np.ndarray] | None:
+    """The folder's ground truth, or None (quarantined, the frames kept) when it cannot be used:
+    ground truth only scores the fits, so a bad one never costs the sequence."""
+    try:
+        return _ground_truth(folder, frame_index, n_total)
+    except InputFileError as err:
+        if quarantine.strict:
+            raise
+        quarantine.add(err.path, f"{err.problem}; the sequence is kept without ground truth")
+        return None
+
+
 def ingest_sequence(
     frames: list[str | os.PathLike],
     out_path: str | os.PathLike,
@@ -163,7 +177,7 @@ def ingest_sequence(
         quarantine.add(folder, f"only {len(kept)} usable frame(s); a sequence needs at least {options.min_frames}")
     if len(kept) < options.min_frames:
         kept, stats, sources, frame_index = [], [], [], []
-    truth = _ground_truth(folder, frame_index, len(frames)) if kept else None
+    truth = _usable_ground_truth(folder, frame_index, len(frames), quarantine) if kept else None
     _write(out_path, subject, label, kept, stats, sources, frame_index, scale, truth)
     write_json(quarantine_path, quarantine.items)
     summary = {
