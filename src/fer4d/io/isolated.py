@@ -102,7 +102,7 @@ class IsolatedReader:
     def _start(self) -> None:
         if self._process is not None:
             return
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
         self._process = subprocess.Popen(
             [sys.executable, "-m", "fer4d.io.isolated"],
             stdin=subprocess.PIPE,
