@@ -137,7 +137,7 @@ def planted(tmp_path_factory):
 
 @pytest.mark.slow
 def test_planted_faults_strict_run_fails_naming_the_sequence(planted, tmp_path):
-    config, faults = planted
+    config, _ = planted
     result = snakemake(tmp_path, "-c2", "--configfile", str(config), "--config", "strict=true")
     assert result.returncode != 0
     log = (tmp_path / "results" / "logs" / "ingest" / "F001" / "anger.log").read_text()
