@@ -271,13 +271,15 @@ def test_a_job_killed_mid_write_leaves_no_half_file_and_its_rerun_matches(tiny_l
     reference, output = tiny_local_run / target, finished_copy / target
     script = rule  # each rule's script is named after it
     rng = np.random.default_rng(sorted(STAGE_TARGETS).index(rule))
-    delay = rng.uniform(0.3, 0.9) * job_duration(tiny_local_run, rule, str(target))
-    run = popen_snakemake(finished_copy, "-c1", "--forcerun", str(target), str(target))
+    delay = rng.uniform(0.2, 0.7) * job_duration(tiny_local_run, rule, str(target))
+    run = popen_snakemake(finished_copy, "-c1", str(target), f"--forcerun={target}")  # "=": one value
     wait_for(lambda: job_processes(finished_copy, script), 300, f"the {rule} job", run)
     time.sleep(delay)
-    for pid in job_processes(finished_copy, script):
+    killed = job_processes(finished_copy, script)
+    for pid in killed:
         os.kill(pid, signal.SIGKILL)
     run.communicate(timeout=300)
+    assert killed and run.returncode != 0, "the job ended before it was killed"
     assert not output.exists() or h5_or_json_complete(output, reference)
     rerun = snakemake(finished_copy, "-c1", "--rerun-incomplete", str(target))
     assert rerun.returncode == 0, rerun.stderr[-3000:]
