@@ -10,9 +10,9 @@ import numpy as np
 
 from fer4d.io.clean import extent, guess_scale_to_mm, units_name
 from fer4d.io.ingest import ingest_sequence
+from fer4d.io.isolated import IsolatedReader
 from fer4d.io.layouts import label_for_folder, list_frames
 from fer4d.io.options import IngestOptions
-from fer4d.io.isolated import IsolatedReader
 
 
 def _ingest(args: argparse.Namespace) -> int:
