@@ -138,7 +138,9 @@ def planted(tmp_path_factory):
 @pytest.mark.slow
 def test_planted_faults_strict_run_fails_naming_the_sequence(planted, tmp_path):
     config, _ = planted
-    result = snakemake(tmp_path, "-c2", "--configfile", str(config), "--config", "strict=true")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), "strict": True}))
+    result = snakemake(tmp_path, "-c2", "--configfile", str(strict))
     assert result.returncode != 0
     log = (tmp_path / "results" / "logs" / "ingest" / "F001" / "anger.log").read_text()
     [line] = [line for line in log.splitlines() if " ERROR " in line]
