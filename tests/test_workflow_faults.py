@@ -91,6 +91,11 @@ def assert_same_file(path: Path, reference: Path) -> None:
                 assert np.array_equal(a[key], b[key]), f"{path}:{key}"
     elif path.suffix == ".json":
         assert strip_volatile(json.loads(path.read_text())) == strip_volatile(json.loads(reference.read_text())), path
+    elif path.suffix == ".npz":
+        with np.load(path) as a, np.load(reference) as b:
+            assert sorted(a.files) == sorted(b.files), path
+            for key in a.files:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{path}:{key}")
     elif path.suffix == ".pt":
         assert_same_payload(load_checkpoint(path), load_checkpoint(reference), str(path))
     else:
@@ -222,6 +227,7 @@ STAGE_TARGETS = {
     "ingest": "ingest/F001/anger.h5",
     "fit": "fit/M001/happiness.h5",
     "store": "store/dataset.h5",
+    "hierarchy": "mesh/hierarchy.npz",
     "train_autoencoder": "folds/0/autoencoder.pt",
     "embed": "folds/1/embeddings.h5",
     "train_transformer": "folds/2/predictions.json",
@@ -236,6 +242,7 @@ def job_duration(run: Path, rule: str, target: str) -> float:
         "ingest": "ingest/F001/anger.tsv",
         "fit": "fit/M001/happiness.tsv",
         "store": "store.tsv",
+        "hierarchy": "hierarchy.tsv",
         "report": "report.tsv",
     }.get(rule, f"{rule}/{stem}.tsv")
     with open(run / "results" / "benchmarks" / relative) as handle:
