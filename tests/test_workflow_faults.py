@@ -135,8 +135,10 @@ FINAL_OUTPUTS = [
 def planted(tmp_path_factory):
     """The planted-fault dataset on the tiny config's synthetic settings (3 subjects)."""
     out = tmp_path_factory.mktemp("planted")
-    synthetic = yaml.safe_load(TINY_CONFIG.read_text())["synthetic"]
-    config, faults = write_planted_dataset(out / "data", synthetic, workers=2)
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    config, faults = write_planted_dataset(out / "data", tiny["synthetic"], workers=2)
+    # a second --configfile replaces the tiny one: carry the tiny settings over
+    config.write_text(yaml.safe_dump({**tiny, **yaml.safe_load(config.read_text())}))
     return config, faults
 
 
