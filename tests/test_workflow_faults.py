@@ -148,12 +148,15 @@ def test_planted_faults_strict_run_fails_naming_the_sequence(planted, tmp_path):
     config, _ = planted
     strict = tmp_path / "strict.yaml"
     strict.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), "strict": True}))
-    result = snakemake(tmp_path, "-c2", "--configfile", str(strict))
+    # Snakemake starts the ingest jobs in an order of its own: keep going (as the local profile
+    # does) through ingestion, so that every bad sequence, F001/Angry among them, fails by name
+    result = snakemake(tmp_path, "-c2", "--keep-going", "--until=ingest", "--configfile", str(strict))
     assert result.returncode != 0
+    assert "subject=F001, label=anger" in result.stdout + result.stderr  # Snakemake names the failed job
     log = (tmp_path / "results" / "logs" / "ingest" / "F001" / "anger.log").read_text()
     [line] = [line for line in log.splitlines() if " ERROR " in line]
     assert "rule ingest failed: " in line and "/F001/Angry/" in line and "truncated" in line, line
-    assert not (tmp_path / "results" / "report").exists()
+    assert not (tmp_path / "results" / "ingest" / "F001" / "anger.h5").exists()
 
 
 @pytest.mark.slow
