@@ -25,6 +25,7 @@ rule fit:
         options=options("fit"),
         device=config["device"],
         seed=config["seed"],
+        strict=config["strict"],
         code=code_version("fitting", "flame", "io"),
     script:
         "../scripts/fit.py"

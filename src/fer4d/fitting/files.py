@@ -12,8 +12,15 @@ from fer4d import __version__
 from fer4d.atomic import atomic_path
 
 
-def write_fit(path: str | os.PathLike, arrays: dict[str, np.ndarray], subject: str, label: str, status: str) -> None:
-    """Write a fit ``.h5`` atomically.
+def write_fit(
+    path: str | os.PathLike,
+    arrays: dict[str, np.ndarray],
+    subject: str,
+    label: str,
+    status: str,
+    reason: str | None = None,
+) -> None:
+    """Write a fit ``.h5`` atomically; ``reason`` (attribute) says why an ``empty`` fit has no frames.
 
     arrays: name → array with names as in the contract ("vertices", "vertices_scan", "faces",
     "frame_index", "params/…", "quality/…"); vertex arrays are chunked per frame and compressed.
@@ -37,3 +44,5 @@ def write_fit(path: str | os.PathLike, arrays: dict[str, np.ndarray], subject: s
                 "fer4d_version": __version__,
             }
         )
+        if reason is not None:
+            f.attrs["reason"] = reason

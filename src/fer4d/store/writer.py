@@ -87,6 +87,16 @@ def read_fit(path: str | os.PathLike) -> FitSequence | None:
         raise InputFileError(path, f"cannot read fit file ({err})") from err
 
 
+def empty_fit_reason(path: str | os.PathLike) -> str:
+    """Why the ``empty`` fit at ``path`` has no frames: the fit's own reason when it failed, else
+    that ingestion left no usable frames (its quarantine says which files and why)."""
+    with h5py.File(path, "r") as f:
+        reason = f.attrs.get("reason")
+    if reason is not None:
+        return str(reason)
+    return "fit has no usable frames (status empty): ingestion left none, see the ingest quarantine"
+
+
 def apply_quality_policy(seq: FitSequence, options: StoreOptions) -> tuple[FitSequence | None, dict | None]:
     """Apply the quality policy → (kept sequence or None, what was dropped and why, or None)."""
     flagged = seq.quality.get("flagged", np.zeros(len(seq.frame_index), bool)).astype(bool)
@@ -165,7 +175,7 @@ def build_store(
         for path in progress(list(fit_paths), "store: gathering fits", logger=log):
             seq = read_fit(path)
             if seq is None:
-                dropped_sequences.append({"file": str(path), "reason": "fit has no usable frames (status empty)"})
+                dropped_sequences.append({"file": str(path), "reason": empty_fit_reason(path)})
                 continue
             if template_faces is None:
                 template_faces = seq.faces
