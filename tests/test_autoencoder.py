@@ -164,3 +164,16 @@ def test_spiral_benchmark_references_match_ours():
     result = run(vertices=600, batch=2, steps=1, device="cpu", seed=0)
     assert result["max_abs_diff"] < 1e-4
     assert result["ours_meshes_per_s"] > 0 and result["ratio_vs_dense"] > 0
+
+
+def test_frames_per_sequence_shortens_the_training_epoch_only(store):
+    from fer4d.store import FrameDataset, MeshStore
+    from fer4d.train.autoencoder import _loader
+
+    with MeshStore(store / "dataset.h5") as opened:
+        keys = opened.fold(0).train
+    frames = FrameDataset(store / "dataset.h5", keys)
+    sampled = AutoencoderOptions(batch_size=1, frames_per_sequence=2)
+    assert sum(1 for _ in _loader(frames, sampled, shuffle_seed=1)) == 2 * len(keys)
+    assert sum(1 for _ in _loader(frames, sampled, shuffle_seed=None)) == len(frames)  # evaluation: all
+    assert sum(1 for _ in _loader(frames, AutoencoderOptions(batch_size=1), shuffle_seed=1)) == len(frames)

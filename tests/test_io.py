@@ -345,7 +345,8 @@ def test_bench_ingest_prints_json_last(capsys):
     assert cli(["bench", "ingest", "--json", "--vertices", "400", "--frames", "2"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["vertices_per_frame"] == 400 and result["frames"] == 2 and result["status"] == "ok"
-    assert 0 < result["read_s_per_frame"] < 5
+    assert 0 < result["ours_s_per_frame"] < 5 and 0 < result["vtk_s_per_frame"] < 5
+    assert result["speedup"] == pytest.approx(result["vtk_s_per_frame"] / result["ours_s_per_frame"], rel=0.05)
 
 
 def test_ingest_without_a_frame_list_lists_its_one_folder_like_discovery(tmp_path):

@@ -12,7 +12,6 @@ from torch.utils.data import DataLoader
 
 from fer4d import LABELS
 from fer4d.errors import InputFileError
-from fer4d.flame import FlameModel, save_flame_npz
 from fer4d.formats.fit import write_fit
 from fer4d.store import (
     FoldOptions,
@@ -24,6 +23,7 @@ from fer4d.store import (
     fold_count,
     make_folds,
 )
+from model_helpers import template_model
 
 FACES = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4]], np.int32)
 V = 5
@@ -32,19 +32,8 @@ TEMPLATE = np.arange(V * 3, dtype=np.float64).reshape(V, 3)
 
 @pytest.fixture
 def model(tmp_path):
-    """A 5-vertex FLAME-format model (``.npz``, mm) whose template and faces the store must use."""
-    joints = 5
-    flame = FlameModel(
-        v_template=TEMPLATE,
-        faces=FACES,
-        shapedirs=np.zeros((V, 3, 2)),
-        exprdirs=np.zeros((V, 3, 2)),
-        posedirs=np.zeros((V, 3, 36)),
-        J_regressor=np.full((joints, V), 1 / V),
-        kintree_table=np.array([[-1, 0, 1, 1, 1], [0, 1, 2, 3, 4]]),
-        weights=np.full((V, joints), 1 / joints),
-    )
-    return save_flame_npz(flame, tmp_path / "model.npz")
+    """A 5-vertex FLAME-format model whose template and faces the store must use."""
+    return template_model(tmp_path / "model.npz", TEMPLATE, FACES)
 
 
 def fake_fit(path, subject, label, n_frames, seed, faces=FACES, flagged=None):

@@ -108,3 +108,28 @@ def test_snakemake_report_holds_the_figures_with_captions(tiny_local_run):
     for figure in ["confusion_matrix.png", "training_curves.png", "registration_quality.png", "memory.png"]:
         assert figure in html
     assert "Figure 2 of the reference paper" in html  # the confusion matrix caption
+
+
+@pytest.mark.slow
+def test_pipeline_bench_projects_every_stage_of_a_finished_run(tiny_local_run, capsys):
+    from fer4d.cli import main as cli
+
+    results = str(tiny_local_run / "results")
+    assert cli(["bench", "pipeline", "--results", results, "--json", "--subjects", "101", "--cores", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    stages = {s["stage"]: s for s in result["stages"]}
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    assert stages["ingest"]["jobs"] == stages["fit"]["jobs"] == tiny["synthetic"]["subjects"] * len(LABELS)
+    assert stages["fit"]["projected_jobs"] == 101 * 6 and stages["train_autoencoder"]["projected_jobs"] == 10
+    assert all(s["cpu_s_per_unit"] >= 0 for s in stages.values())
+    assert "projected_cpu_h" not in stages["synthesize"]  # a real dataset is read, not generated
+    assert result["projected_cpu_h"] == pytest.approx(
+        sum(s.get("projected_cpu_h", 0) for s in stages.values()), abs=0.5
+    )
+    assert result["gpu"]["available"] == torch_cuda_available()
+
+
+def torch_cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -25,6 +25,7 @@ rule fit:
         options=options("fit"),
         device=config["device"],
         seed=config["seed"],
+        strict=config["strict"],
         code=code("fit"),
     script:
         "../scripts/fit.py"

@@ -26,9 +26,6 @@ rule memory_benchmark:
         "../scripts/memory_benchmark.py"
 
 
-REPORT_SEQUENCE = SEQUENCES[0]
-
-
 rule report:
     input:
         predictions=per_fold(rules.train_transformer.output.predictions),
@@ -36,12 +33,9 @@ rule report:
         autoencoder_metrics=per_fold(rules.train_autoencoder.output.metrics),
         store=rules.store.output.store,
         memory=rules.memory_benchmark.output[0],
-        example_fit=rules.fit.output[0].format(
-            subject=REPORT_SEQUENCE[0], label=REPORT_SEQUENCE[1]
-        ),
-        example_scan=rules.ingest.output.sequence.format(
-            subject=REPORT_SEQUENCE[0], label=REPORT_SEQUENCE[1]
-        ),
+        # Every sequence: the report draws the first one the store kept.
+        fits=per_sequence(rules.fit.output[0]),
+        scans=per_sequence(rules.ingest.output.sequence),
     output:
         metrics=report_file("metrics"),
         metrics_csv=report_file("metrics_csv"),

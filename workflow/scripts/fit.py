@@ -3,15 +3,16 @@
 import torch
 
 from fer4d.fitting import FitOptions, fit_sequence_file
-from fer4d.logs import configure_logging
+from fer4d.logs import script_logging
 
-configure_logging(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
-fit_sequence_file(
-    snakemake.input.sequence,
-    snakemake.input.model,
-    snakemake.output[0],
-    FitOptions.from_dict(snakemake.params.options),
-    device=snakemake.params.device,
-    seed=snakemake.params.seed,
-)
+with script_logging(snakemake.log[0], "rule fit"):
+    torch.set_num_threads(snakemake.threads)
+    fit_sequence_file(
+        snakemake.input.sequence,
+        snakemake.input.model,
+        snakemake.output[0],
+        FitOptions.from_dict(snakemake.params.options),
+        device=snakemake.params.device,
+        seed=snakemake.params.seed,
+        strict=snakemake.params.strict,
+    )

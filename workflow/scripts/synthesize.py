@@ -4,17 +4,17 @@ import shutil
 from pathlib import Path
 
 from fer4d.atomic import atomic_path
-from fer4d.logs import configure_logging
+from fer4d.logs import script_logging
 from fer4d.synth import SynthOptions, synthesize_dataset
 
 # Guarded: the generator's worker processes re-import this file as __mp_main__.
 if __name__ == "__main__":
-    configure_logging(snakemake.log[0])
-    synthesize_dataset(
-        snakemake.input.model,
-        snakemake.output.root,
-        SynthOptions.from_dict(snakemake.params.options),
-        workers=snakemake.threads,
-    )
-    with atomic_path(snakemake.output.manifest) as tmp:
-        shutil.copyfile(Path(snakemake.output.root) / "manifest.json", tmp)
+    with script_logging(snakemake.log[0], "rule synthesize"):
+        synthesize_dataset(
+            snakemake.input.model,
+            snakemake.output.root,
+            SynthOptions.from_dict(snakemake.params.options),
+            workers=snakemake.threads,
+        )
+        with atomic_path(snakemake.output.manifest) as tmp:
+            shutil.copyfile(Path(snakemake.output.root) / "manifest.json", tmp)

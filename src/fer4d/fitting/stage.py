@@ -7,7 +7,9 @@ import os
 import time
 
 import numpy as np
+import torch
 
+from fer4d.errors import InputFileError
 from fer4d.fitting.options import FitOptions
 from fer4d.fitting.quality import vertex_errors
 from fer4d.fitting.sequence import QUALITY_KEYS, FitResult, fit_sequence
@@ -15,6 +17,7 @@ from fer4d.flame.files import load_flame
 from fer4d.flame.model import FlameModel
 from fer4d.formats.fit import write_fit
 from fer4d.formats.ingested import read_sequence
+from fer4d.logs import failure_line
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,15 @@ def empty_arrays(model: FlameModel, options: FitOptions) -> dict[str, np.ndarray
     return arrays
 
 
+def _checked_fit(frames, model: FlameModel, options: FitOptions, device: str, seed: int) -> FitResult:
+    """``fit_sequence``, refusing a result with non-finite vertices (``ValueError``)."""
+    result = fit_sequence(frames, model, options, device, seed)
+    bad = ~np.isfinite(result.vertices_scan).all(axis=(1, 2))
+    if bad.any():
+        raise ValueError(f"non-finite fitted vertices in {int(bad.sum())} of {len(bad)} frames")
+    return result
+
+
 def fit_sequence_file(
     in_path: str | os.PathLike,
     model_path: str | os.PathLike,
@@ -69,10 +81,16 @@ def fit_sequence_file(
     options: FitOptions,
     device: str = "auto",
     seed: int = 0,
+    strict: bool = False,
 ) -> dict:
     """Register the FLAME model at ``model_path`` to the ingested sequence at ``in_path`` and write
     the fit ``.h5`` to ``out_path``. Returns a summary: subject, label, status, n_frames, fit_s,
     n_flagged, residual_median_mm (median over frames), and v2v_mean_mm with ground truth.
+
+    A sequence whose frames cannot be fitted (the solver fails, or gives non-finite vertices) is
+    written as an ``empty`` fit with the reason, which the store reports (``strict``: raised as an
+    ``InputFileError`` naming ``in_path`` instead). Running out of memory is not the data's fault
+    and is always raised.
     """
     sequence = read_sequence(in_path)
     model = load_flame(model_path)
@@ -87,7 +105,17 @@ def fit_sequence_file(
         write_fit(out_path, empty_arrays(model, options), sequence.subject, sequence.label, "empty")
         return summary
     start = time.perf_counter()
-    result = fit_sequence(sequence.frames, model, options, device, seed)
+    try:
+        result = _checked_fit(sequence.frames, model, options, device, seed)
+    except torch.OutOfMemoryError:
+        raise
+    except (ValueError, ArithmeticError, RuntimeError) as err:
+        reason = f"fitting failed: {failure_line(err)}"
+        if strict:
+            raise InputFileError(in_path, reason) from err
+        log.error("%s: %s; writing an empty fit", in_path, reason)
+        write_fit(out_path, empty_arrays(model, options), sequence.subject, sequence.label, "empty", reason=reason)
+        return {**summary, "status": "empty", "reason": reason}
     truth = (sequence.ground_truth or {}).get("vertices")
     arrays = result_arrays(result, sequence.frame_index, truth)
     write_fit(out_path, arrays, sequence.subject, sequence.label, "ok")

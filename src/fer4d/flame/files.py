@@ -57,7 +57,10 @@ def _model_from_pickle(path: Path, n_shape_total: int) -> FlameModel:
     missing = [key for key in FLAME_KEYS if key not in content]
     if missing:
         raise InputFileError(path, f"not a FLAME model: missing keys {missing}")
-    arrays = {key: to_numpy(content[key]) for key in FLAME_KEYS}
+    try:
+        arrays = {key: to_numpy(content[key]) for key in FLAME_KEYS}
+    except (ValueError, TypeError) as err:
+        raise InputFileError(path, f"unusable model arrays: {err}") from err
     v_template = arrays["v_template"].astype(np.float64)
     if v_template.ndim != 2 or v_template.shape[1] != 3:
         raise InputFileError(path, f"v_template has shape {v_template.shape}, expected (V, 3)")

@@ -4,13 +4,15 @@ FLAME's ``.pkl`` files were written by Python 2 with chumpy arrays and scipy spa
 Unpickling can run arbitrary code, so only the classes such files need are resolved: NumPy
 arrays and dtypes, scipy.sparse matrices and chumpy's ``Ch`` array. Anything else (say a
 pickle that calls ``os.system``) is refused with an ``InputFileError``. When chumpy is not
-installed, ``Ch`` objects load as a stub that keeps their array.
+installed, ``Ch`` objects load as a stub that keeps their array. Arrays are size-checked before
+they are allocated (``MAX_ARRAY_BYTES``), so a small pickle cannot claim gigabytes.
 """
 
 from __future__ import annotations
 
 import copyreg
 import importlib
+import math
 import os
 import pickle
 from typing import Any
@@ -20,6 +22,34 @@ import scipy.sparse
 
 from fer4d.errors import InputFileError
 
+MAX_ARRAY_BYTES = 1 << 30
+"""The largest array a model pickle may hold (FLAME 2023's largest, shapedirs, is ~50 MB)."""
+
+
+def check_array_size(shape, dtype) -> None:
+    """Refuse (``ValueError``) an array of ``shape`` and ``dtype`` larger than ``MAX_ARRAY_BYTES``."""
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    n_bytes = math.prod(int(d) for d in dims) * np.dtype(dtype).itemsize
+    if n_bytes > MAX_ARRAY_BYTES:
+        raise ValueError(f"refusing an array of shape {dims} ({n_bytes} bytes, more than {MAX_ARRAY_BYTES})")
+
+
+class _CheckedArray:
+    """Stands for ``numpy.ndarray`` in a pickle: calling it checks the size before allocating."""
+
+    def __new__(cls, shape, dtype=float, buffer=None, offset=0, strides=None, order=None):
+        if buffer is None:
+            check_array_size(shape, dtype)
+        return np.ndarray(shape, dtype, buffer, offset, strides, order)
+
+
+def _checked_reconstruct(subtype, shape, dtype):
+    """numpy's ``_reconstruct`` (the first step of unpickling an array), size-checked first."""
+    check_array_size(shape, dtype)
+    return np.ndarray.__new__(np.ndarray, shape, dtype)
+
+
+_CHECKED_NUMPY = {"ndarray": _CheckedArray, "_reconstruct": _checked_reconstruct}
 _NUMPY_GLOBALS = {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
@@ -75,7 +105,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _NUMPY_GLOBALS:
-            return getattr(importlib.import_module(module), name)
+            return _CHECKED_NUMPY.get(name) or getattr(importlib.import_module(module), name)
         if (module, name) in _BUILTIN_GLOBALS:
             return _BUILTIN_GLOBALS[(module, name)]
         if module in _SPARSE_MODULES and name in _SPARSE_CLASSES:
@@ -92,13 +122,14 @@ def restricted_load(path: str | os.PathLike) -> Any:
             return RestrictedUnpickler(handle, encoding="latin1").load()
     except pickle.UnpicklingError as err:
         raise InputFileError(path, f"unsafe or invalid pickle: {err}") from err
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
-        raise InputFileError(path, f"cannot unpickle: {err}") from err
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError, MemoryError, RecursionError) as err:
+        raise InputFileError(path, f"cannot unpickle: {type(err).__name__}: {err}") from err
 
 
 def to_numpy(value: Any) -> np.ndarray:
     """A dense float/int ndarray from an ndarray, scipy sparse matrix or chumpy array."""
     if scipy.sparse.issparse(value):
+        check_array_size(value.shape, value.dtype)
         return value.toarray()
     if hasattr(value, "r") and not isinstance(value, np.ndarray):
         return np.asarray(value.r)

@@ -53,8 +53,15 @@ class FitSequence:
         )
 
 
-def write_fit(path: str | os.PathLike, arrays: dict[str, np.ndarray], subject: str, label: str, status: str) -> None:
-    """Write a fit ``.h5`` atomically.
+def write_fit(
+    path: str | os.PathLike,
+    arrays: dict[str, np.ndarray],
+    subject: str,
+    label: str,
+    status: str,
+    reason: str | None = None,
+) -> None:
+    """Write a fit ``.h5`` atomically; ``reason`` (attribute) says why an ``empty`` fit has no frames.
 
     arrays: name → array with names as in the contract ("vertices", "vertices_scan", "faces",
     "frame_index", "params/…", "quality/…"); vertex arrays are chunked per frame and compressed.
@@ -78,6 +85,8 @@ def write_fit(path: str | os.PathLike, arrays: dict[str, np.ndarray], subject: s
                 "fer4d_version": __version__,
             }
         )
+        if reason is not None:
+            f.attrs["reason"] = reason
 
 
 def read_fit(path: str | os.PathLike, with_scan: bool = False) -> FitSequence | None:
@@ -105,3 +114,31 @@ def read_fit(path: str | os.PathLike, with_scan: bool = False) -> FitSequence | 
             )
     except OSError as err:
         raise InputFileError(path, f"cannot read fit file ({err})") from err
+
+
+@dataclass(frozen=True)
+class FitHeader:
+    """A fit file's attributes without its arrays: ``subject``/``label`` (None when missing),
+    ``status``, frame count, and for an ``empty`` fit the ``reason`` it was written with (or None)."""
+
+    subject: str | None
+    label: str | None
+    status: str
+    n_frames: int
+    reason: str | None
+
+
+def read_fit_header(path: str | os.PathLike) -> FitHeader:
+    """Read a fit file's :class:`FitHeader` (no vertex arrays are loaded)."""
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = f.attrs
+            return FitHeader(
+                subject=str(attrs["subject"]) if "subject" in attrs else None,
+                label=str(attrs["label"]) if "label" in attrs else None,
+                status=str(attrs.get("status", "")),
+                n_frames=len(f["vertices"]) if "vertices" in f else 0,
+                reason=str(attrs["reason"]) if "reason" in attrs else None,
+            )
+    except OSError as err:
+        raise InputFileError(path, f"cannot read fit ({err})") from err

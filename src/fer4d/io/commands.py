@@ -10,9 +10,9 @@ import numpy as np
 
 from fer4d.io.clean import extent, guess_scale_to_mm, units_name
 from fer4d.io.ingest import ingest_sequence
+from fer4d.io.isolated import IsolatedReader
 from fer4d.io.layouts import label_for_folder, list_frames
 from fer4d.io.options import IngestOptions
-from fer4d.io.readers import read_scan
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -39,7 +39,8 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _scan_info(args: argparse.Namespace) -> int:
-    scan = read_scan(args.file)
+    with IsolatedReader() as reader:  # a file that crashes the reader is an error, not a crash
+        scan = reader.read(args.file)
     finite = scan.vertices[np.isfinite(scan.vertices).all(1)]
     lo, hi = (finite.min(0), finite.max(0)) if len(finite) else (np.full(3, np.nan),) * 2
     info = {

@@ -18,9 +18,9 @@ from fer4d.errors import InputFileError
 from fer4d.formats.groundtruth import read_ground_truth
 from fer4d.formats.ingested import write_quarantine, write_sequence
 from fer4d.io.clean import clean_scan, extent, guess_scale_to_mm, units_name
+from fer4d.io.isolated import IsolatedReader
 from fer4d.io.layouts import list_frames
 from fer4d.io.options import IngestOptions
-from fer4d.io.readers import read_scan
 from fer4d.io.scan import Scan
 from fer4d.progress import progress
 
@@ -44,16 +44,28 @@ class _Quarantine:
         self.items.append({"file": str(path), "problem": problem})
 
 
+def check_scan(path: str | os.PathLike, scan: Scan) -> None:
+    """Refuse (``InputFileError``) a scan that no cleaning can use: every vertex non-finite, or a
+    face that refers to a vertex the file does not have."""
+    if not np.isfinite(scan.vertices).all(1).any():
+        raise InputFileError(path, "every vertex is NaN or infinite")
+    if len(scan.faces) and (scan.faces.min() < 0 or scan.faces.max() >= len(scan.vertices)):
+        bad = int(scan.faces.max() if scan.faces.max() >= len(scan.vertices) else scan.faces.min())
+        raise InputFileError(path, f"a face refers to vertex {bad}, but the file has {len(scan.vertices)} vertices")
+
+
 def _read_frames(frames: list[Path], quarantine: _Quarantine) -> list[tuple[int, Path, Scan]]:
+    """Read every frame in a worker process, so that a file that crashes or hangs the reader
+    is quarantined like any other bad file."""
     read = []
-    for index, path in enumerate(progress(frames, "ingest: reading scans", logger=log)):
-        try:
-            scan = read_scan(path)
-            if not np.isfinite(scan.vertices).all(1).any():
-                raise InputFileError(path, "every vertex is NaN or infinite")
-            read.append((index, Path(path), scan))
-        except InputFileError as err:
-            quarantine.add(err.path, err.problem)
+    with IsolatedReader() as reader:
+        for index, path in enumerate(progress(frames, "ingest: reading scans", logger=log)):
+            try:
+                scan = reader.read(path)
+                check_scan(path, scan)
+                read.append((index, Path(path), scan))
+            except InputFileError as err:
+                quarantine.add(err.path, err.problem)
     return read
 
 
@@ -67,6 +79,20 @@ def _ground_truth(folder: Path, frame_index: list[int], n_total: int) -> dict[st
         if name != "params/shape" and len(values) != n_total:
             raise InputFileError(path, f"{name} has {len(values)} frames, the folder {n_total} scans")
     return {name: values if name == "params/shape" else values[frame_index] for name, values in rows.items()}
+
+
+def _usable_ground_truth(
+    folder: Path, frame_index: list[int], n_total: int, quarantine: _Quarantine
+) -> dict[str, np.ndarray] | None:
+    """The folder's ground truth, or None (quarantined, the frames kept) when it cannot be used:
+    ground truth only scores the fits, so a bad one never costs the sequence."""
+    try:
+        return _ground_truth(folder, frame_index, n_total)
+    except InputFileError as err:
+        if quarantine.strict:
+            raise
+        quarantine.add(err.path, f"{err.problem}; the sequence is kept without ground truth")
+        return None
 
 
 def ingest_sequence(
@@ -117,7 +143,7 @@ def ingest_sequence(
         quarantine.add(folder, f"only {len(kept)} usable frame(s); a sequence needs at least {options.min_frames}")
     if len(kept) < options.min_frames:
         kept, stats, sources, frame_index = [], [], [], []
-    truth = _ground_truth(folder, frame_index, len(frames)) if kept else None
+    truth = _usable_ground_truth(folder, frame_index, len(frames), quarantine) if kept else None
     write_sequence(out_path, subject, label, kept, stats, sources, frame_index, scale, units_name(scale), truth)
     write_quarantine(quarantine_path, quarantine.items)
     summary = {

@@ -1,6 +1,7 @@
 """Read raw scans: VRML 2.0 (BU-4DFE), OBJ, PLY (ascii/binary), STL, OFF, VTK/VTP.
 
-VRML, OBJ, PLY, STL and VTK/VTP go through VTK (directly or via pyvista); OFF is parsed here
+VRML 2.0 IndexedFaceSets are parsed by ``fer4d.io.vrml`` (numpy), other VRML by VTK's importer;
+OBJ, PLY, STL and VTK/VTP go through VTK (directly or via pyvista); OFF is parsed here
 (see ``_read_off``). Polygons are triangulated.
 Every failure becomes ``InputFileError(path, problem)``.
 """
@@ -8,14 +9,17 @@ Every failure becomes ``InputFileError(path, problem)``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
 from fer4d.errors import InputFileError
 from fer4d.io.scan import Scan
+from fer4d.io.vrml import face_sets_to_scan, read_indexed_face_sets, strip_comments
 
 SCAN_EXTENSIONS = (".wrl", ".obj", ".ply", ".stl", ".off", ".vtk", ".vtp")
+VRML_HEADER = re.compile(rb"\s*#VRML V2\.0")
 
 
 def _polydata_to_scan(mesh, path: Path) -> Scan:
@@ -33,16 +37,26 @@ def _polydata_to_scan(mesh, path: Path) -> Scan:
     return Scan(np.asarray(triangles.points), triangles.faces.reshape(-1, 4)[:, 1:])
 
 
-def _read_vrml(path: Path) -> Scan:
-    """VRML 2.0 IndexedFaceSet(s) through VTK's importer; several shapes are merged."""
+def _read_vrml(path: Path, use_vtk: bool = False) -> Scan:
+    """VRML 2.0 IndexedFaceSet(s): the vectorised reader (``fer4d.io.vrml``), or VTK's importer
+    where that reader declines the file or ``use_vtk``; several shapes are merged."""
+    text = path.read_bytes()
+    if not VRML_HEADER.match(text):
+        raise InputFileError(path, "not a VRML 2.0 file (no '#VRML V2.0' header)")
+    face_sets = None if use_vtk else read_indexed_face_sets(text, path)  # only parses closed nodes
+    if face_sets is not None:
+        return face_sets_to_scan(face_sets)
+    code = strip_comments(text)
+    if code.count(b"[") != code.count(b"]") or code.count(b"{") != code.count(b"}"):
+        raise InputFileError(path, "truncated VRML file (unbalanced brackets)")
+    return _read_vrml_vtk(path)
+
+
+def _read_vrml_vtk(path: Path) -> Scan:
+    """VRML 2.0 through VTK's importer (the fallback, and the reference the tests compare to)."""
     import pyvista as pv
     import vtk
 
-    text = path.read_bytes()
-    if not text.lstrip().startswith(b"#VRML V2.0"):
-        raise InputFileError(path, "not a VRML 2.0 file (no '#VRML V2.0' header)")
-    if text.count(b"[") != text.count(b"]") or text.count(b"{") != text.count(b"}"):
-        raise InputFileError(path, "truncated VRML file (unbalanced brackets)")
     previous = vtk.vtkObject.GetGlobalWarningDisplay()
     vtk.vtkObject.GlobalWarningDisplayOff()
     try:
@@ -152,8 +166,11 @@ def _read_off(path: Path) -> Scan:
     return Scan(values.reshape(-1, 3), faces_array)
 
 
-def read_scan(path: str | os.PathLike) -> Scan:
-    """Read one scan file → ``Scan`` (vertices in the file's units, triangles)."""
+def read_scan(path: str | os.PathLike, use_vtk: bool = False) -> Scan:
+    """Read one scan file → ``Scan`` (vertices in the file's units, triangles).
+
+    ``use_vtk``: read VRML through VTK's importer only (the reference the benchmark compares to).
+    """
     import pyvista as pv
 
     path = Path(path)
@@ -170,7 +187,7 @@ def read_scan(path: str | os.PathLike) -> Scan:
         raise InputFileError(path, "the file is empty")
     try:
         if suffix == ".wrl":
-            return _read_vrml(path)
+            return _read_vrml(path, use_vtk)
         if suffix == ".off":
             return _read_off(path)
         if suffix == ".ply":

@@ -20,6 +20,7 @@ from fer4d.errors import InputFileError
 from fer4d.report import plots
 from fer4d.report.autoencoder import read_autoencoder_metrics
 from fer4d.report.classification import cross_validated_metrics, write_confusion_csv, write_metrics_csv
+from fer4d.report.example import choose_example
 from fer4d.report.files import REPORT_FILES
 from fer4d.report.registered import render_registered_sequence
 from fer4d.report.registration import read_quality, summarise_quality
@@ -36,8 +37,9 @@ class ReportInputs:
 
     ``predictions`` / ``histories``: ``train_transformer``'s predictions and history JSON;
     ``autoencoder_metrics``: ``train_autoencoder``'s metrics JSON; ``store``: ``dataset.h5``;
-    ``memory``: ``fer4d bench memory`` JSON; ``example_fit`` (+ optional ``example_scan``, its
-    ingested ``.h5``): a sequence to render. Optional inputs may be None/empty; their
+    ``memory``: ``fer4d bench memory`` JSON; ``examples``: ``(fit, ingested scan or None)``
+    pairs of sequences the report may render, of which it draws the first one kept in the store
+    (:func:`fer4d.report.example.choose_example`). Optional inputs may be None/empty; their
     figures then say that the input was not given.
     """
 
@@ -46,8 +48,7 @@ class ReportInputs:
     autoencoder_metrics: list[PathLike] = field(default_factory=list)
     store: PathLike | None = None
     memory: PathLike | None = None
-    example_fit: PathLike | None = None
-    example_scan: PathLike | None = None
+    examples: list[tuple[PathLike, PathLike | None]] = field(default_factory=list)
 
 
 def _read_json(path: PathLike, what: str):
@@ -98,10 +99,11 @@ def _registration(inputs: ReportInputs, out: Path) -> dict | None:
         )
     else:
         plots.plot_placeholder("no store given", out / REPORT_FILES["registration"])
-    if inputs.example_fit is not None:
-        render_registered_sequence(inputs.example_fit, inputs.example_scan, out / REPORT_FILES["registered_sequence"])
+    example = choose_example(inputs.examples, inputs.store)
+    if example is not None:
+        render_registered_sequence(*example, out / REPORT_FILES["registered_sequence"])
     else:
-        plots.plot_placeholder("no example sequence given", out / REPORT_FILES["registered_sequence"])
+        plots.plot_placeholder("no kept sequence to draw", out / REPORT_FILES["registered_sequence"])
     return summary
 
 

@@ -15,13 +15,22 @@ from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
 from fer4d.flame.files import load_flame
-from fer4d.formats.fit import FitSequence, read_fit
+from fer4d.formats.fit import FitSequence, read_fit, read_fit_header
 from fer4d.formats.store import StoreWriter, sequence_key
 from fer4d.progress import progress
 from fer4d.store.folds import make_folds
 from fer4d.store.options import FoldOptions, StoreOptions
 
 log = logging.getLogger(__name__)
+
+
+def empty_fit_reason(path: str | os.PathLike) -> str:
+    """Why the ``empty`` fit at ``path`` has no frames: the fit's own reason when it failed, else
+    that ingestion left no usable frames (its quarantine says which files and why)."""
+    reason = read_fit_header(path).reason
+    if reason is not None:
+        return reason
+    return "fit has no usable frames (status empty): ingestion left none, see the ingest quarantine"
 
 
 def apply_quality_policy(seq: FitSequence, options: StoreOptions) -> tuple[FitSequence | None, dict | None]:
@@ -81,7 +90,7 @@ def build_store(
         for path in progress(list(fit_paths), "store: gathering fits", logger=log):
             seq = read_fit(path)
             if seq is None:
-                dropped_sequences.append({"file": str(path), "reason": "fit has no usable frames (status empty)"})
+                dropped_sequences.append({"file": str(path), "reason": empty_fit_reason(path)})
                 continue
             _check(seq, template_vertices, template_faces)
             seq, dropped = apply_quality_policy(seq, options)

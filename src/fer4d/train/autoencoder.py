@@ -31,6 +31,7 @@ from fer4d.mesh import MeshHierarchy
 from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.options import SectionOptions
 from fer4d.store import FrameDataset, MeshStore, VertexStats
+from fer4d.store.sampling import FramesPerSequence
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,14 @@ class AutoencoderOptions(SectionOptions):
     lr: float = 2e-3
     lr_decay: float = 0.95
     num_workers: int = 0
+    frames_per_sequence: int = 0  # frames of each sequence per epoch (fer4d.store.sampling); 0: all
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
         if self.latent < 1 or self.epochs < 1 or self.batch_size < 1 or not 0 < self.lr_decay <= 1:
             raise ValueError("autoencoder: need latent, epochs, batch_size >= 1 and 0 < lr_decay <= 1")
+        if self.frames_per_sequence < 0:
+            raise ValueError("autoencoder: frames_per_sequence must be >= 0 (0: every frame)")
 
 
 def build_model(hierarchy: MeshHierarchy, options: AutoencoderOptions) -> SpiralAutoencoder:
@@ -79,11 +83,17 @@ def reconstruction_error_mm(
 
 
 def _loader(dataset, options: AutoencoderOptions, shuffle_seed: int | None) -> DataLoader:
+    """Every frame in order (``shuffle_seed=None``), or one training epoch: shuffled, and with
+    ``options.frames_per_sequence`` only that many frames of each sequence (``FramesPerSequence``)."""
     generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
+    sampler = None
+    if shuffle_seed is not None and options.frames_per_sequence:
+        sampler, generator = FramesPerSequence(dataset.index, options.frames_per_sequence, shuffle_seed), None
     return DataLoader(
         dataset,
         batch_size=options.batch_size,
-        shuffle=shuffle_seed is not None,
+        shuffle=shuffle_seed is not None and sampler is None,
+        sampler=sampler,
         generator=generator,
         num_workers=options.num_workers,
         persistent_workers=options.num_workers > 0,
