@@ -12,19 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer4d import LABELS
+from fer4d import BU4DFE_FOLDERS, LABELS
 
 log = logging.getLogger(__name__)
 
-LABEL_FOLDERS = {
-    "anger": "Angry",
-    "disgust": "Disgust",
-    "fear": "Fear",
-    "happiness": "Happy",
-    "sadness": "Sad",
-    "surprise": "Surprise",
-}
-"""Canonical label → BU-4DFE folder name."""
+LABEL_FOLDERS = BU4DFE_FOLDERS
 
 ALIASES = {
     "anger": ("angry", "anger", "an", "ang"),

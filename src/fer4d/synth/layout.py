@@ -12,18 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer4d import LABELS
+from fer4d import BU4DFE_FOLDERS, LABELS
 from fer4d.synth.options import SynthOptions
 
-FOLDERS: dict[str, str] = {
-    "anger": "Angry",
-    "disgust": "Disgust",
-    "fear": "Fear",
-    "happiness": "Happy",
-    "sadness": "Sad",
-    "surprise": "Surprise",
-}
-"""Canonical label → BU-4DFE expression folder name."""
+FOLDERS = BU4DFE_FOLDERS
 
 # Streams of the seed tree: numpy SeedSequence entropy [seed, STREAM, ...].
 STREAM_LENGTH = 1
