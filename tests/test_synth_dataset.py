@@ -15,7 +15,7 @@ import torch
 from fer4d import LABELS
 from fer4d.cli import main as cli_main
 from fer4d.flame import load_flame
-from fer4d.formats.groundtruth import read_ground_truth
+from fer4d.formats.groundtruth import GroundTruth, read_ground_truth, write_ground_truth
 from fer4d.synth import (
     SynthOptions,
     build_face_rig,
@@ -164,8 +164,20 @@ def test_apex_baseline_on_constructed_ground_truth(tmp_path):
             frames[2] = templates[k] + 0.05 * rng.normal(size=(10, 3))  # the apex
             folder = tmp_path / subject / label
             folder.mkdir(parents=True)
-            with h5py.File(folder / "ground_truth.h5", "w") as f:
-                f["vertices_canonical"] = frames
+            truth = GroundTruth(
+                subject=subject,
+                label=label,
+                vertices=frames,
+                vertices_canonical=frames,
+                shape=np.zeros(3, np.float32),
+                expression=np.zeros((5, 2), np.float32),
+                pose=np.zeros((5, 5, 3), np.float32),
+                translation=np.zeros((5, 3), np.float32),
+                scan_rotation=np.eye(3),
+                scan_translation=np.zeros(3),
+                units="mm",
+            )
+            write_ground_truth(folder / "ground_truth.h5", truth)
             manifest.append({"subject": subject, "label": label, "folder": label, "frames": 5})
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert apex_nearest_neighbour_accuracy(tmp_path) == 1.0
