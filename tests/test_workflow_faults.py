@@ -291,23 +291,35 @@ def finished_copy(tiny_local_run, tmp_path):
     return copy
 
 
+def kill_job_after(workdir: Path, rule: str, target: Path, delay: float) -> list[int]:
+    """Force ``target``'s job to rerun in ``workdir``, SIGKILL it ``delay`` s after its script
+    starts, and return the PIDs killed (none if the job had already finished)."""
+    run = popen_snakemake(workdir, "-c1", str(target), f"--forcerun={target}")  # "=": one value
+    wait_for(lambda: job_processes(workdir, rule), 300, f"the {rule} job", run)  # scripts are named after rules
+    time.sleep(delay)
+    killed = job_processes(workdir, rule)
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    run.communicate(timeout=300)
+    assert not killed or run.returncode != 0, "snakemake succeeded although its job was killed"
+    return killed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("rule", list(STAGE_TARGETS))
 def test_a_job_killed_mid_write_leaves_no_half_file_and_its_rerun_matches(tiny_local_run, finished_copy, rule):
     target = Path("results") / STAGE_TARGETS[rule]
     reference, output = tiny_local_run / target, finished_copy / target
-    script = rule  # each rule's script is named after it
     rng = np.random.default_rng(sorted(STAGE_TARGETS).index(rule))
     delay = rng.uniform(0.2, 0.7) * job_duration(tiny_local_run, rule, str(target))
-    run = popen_snakemake(finished_copy, "-c1", str(target), f"--forcerun={target}")  # "=": one value
-    wait_for(lambda: job_processes(finished_copy, script), 300, f"the {rule} job", run)
-    time.sleep(delay)
-    killed = job_processes(finished_copy, script)
-    for pid in killed:
-        os.kill(pid, signal.SIGKILL)
-    run.communicate(timeout=300)
-    assert killed and run.returncode != 0, "the job ended before it was killed"
-    assert not output.exists() or h5_or_json_complete(output, reference)
+    # a loaded machine may run the job faster than the reference's timing: kill sooner if it
+    # finished first (its complete output is checked all the same)
+    for fraction in (1.0, 0.3, 0.0):
+        killed = kill_job_after(finished_copy, rule, target, fraction * delay)
+        assert not output.exists() or h5_or_json_complete(output, reference)
+        if killed:
+            break
+    assert killed, f"the {rule} job ended before it could be killed, even at once"
     rerun = snakemake(finished_copy, "-c1", "--rerun-incomplete", str(target))
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert_same_file(output, reference)
