@@ -23,7 +23,7 @@ report: $(VENV)/.installed
 	PATH=$(abspath $(BIN)):$$PATH snakemake --profile workflow/profiles/local --report report.html
 
 test: $(VENV)/.installed
-	PATH=$(abspath $(BIN)):$$PATH python -m pytest -q -ra
+	PATH=$(abspath $(BIN)):$$PATH python -m pytest -q -ra --durations=15
 
 # The SLURM profile on a real single-node SLURM started on this machine (needs root and slurm-wlm).
 test-cluster: $(VENV)/.installed
