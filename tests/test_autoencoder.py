@@ -142,7 +142,7 @@ def test_embeddings_cover_every_sequence_with_its_split(store, tmp_path):
         key = sorted(test_keys)[0]
         assert f[f"sequences/{key}/embedding"].shape == (4, 8)
         encoder = load_encoder(tmp_path / "ae.pt", store / "hierarchy.npz", "cpu")
-        again = encode_frames(encoder, s[f"sequences/{key}/vertices"][()])
+        again = encode_frames(encoder, s[f"sequences/{key}/vertices"][()], s[f"sequences/{key}/neutral"][()])
         np.testing.assert_allclose(again, f[f"sequences/{key}/embedding"][()], atol=1e-5)
 
 
