@@ -20,6 +20,44 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+REGIONS = ("all", "mouth", "eyes", "brows")
+
+
+def _reconstruction_table(reconstruction: dict) -> list[str]:
+    """Per fold and mean ± std over folds: the test reconstruction error of the whole mesh and of
+    each region, the size of the expression displacement and the share of it not reconstructed."""
+
+    def row(name, measures: dict, value) -> list:
+        cells = [value(measures.get(region, {}).get("error_mm")) for region in REGIONS]
+        expression, relative = measures.get("all", {}).get("expression_mm"), measures.get("all", {}).get("relative")
+        return [name, *cells, value(expression), value(relative, percent=True)]
+
+    def plain(value, percent=False):
+        return "n/a" if value is None else (_percent(value) if percent else value)
+
+    def spread(value, percent=False):
+        if value is None:
+            return "n/a"
+        if percent:
+            return f"{_percent(value['mean'])} ± {_percent(value['std'])}"
+        return f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+    regions = reconstruction.get("regions") or [{} for _ in reconstruction["test_error_mm"]]
+    rows = []
+    for fold, (error, measures) in enumerate(zip(reconstruction["test_error_mm"], regions)):
+        rows.append(row(fold, measures or {"all": {"error_mm": error}}, plain))
+    if reconstruction.get("summary"):
+        rows.append(row("mean ± std", reconstruction["summary"], spread))
+    header = ["fold", *(f"{region} (mm)" for region in REGIONS), "expression size (mm)", "not reconstructed"]
+    lines = [
+        "Auto-encoder reconstruction error on the test subjects: mean per-vertex Euclidean distance "
+        "(the same for the mesh and for its expression displacement from the neutral face); "
+        "expression size: mean displacement from the neutral face.",
+        "",
+    ]
+    return lines + _table(header, rows)
+
+
 def render_summary(metrics: dict, registration: dict | None, reconstruction: dict, memory: dict | None) -> str:
     """Markdown text of the whole report (figure files are expected beside ``report.md``)."""
     mean, std = metrics["fold_mean"], metrics["fold_std"]
@@ -53,10 +91,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         f"![reconstruction error]({REPORT_FILES['reconstruction']})",
         "",
     ]
-    lines += _table(
-        ["fold", "auto-encoder test error (mm)"],
-        [(fold, "n/a" if error is None else error) for fold, error in enumerate(reconstruction["test_error_mm"])],
-    )
+    lines += _reconstruction_table(reconstruction)
     lines += ["## Registration", ""]
     if registration:
         lines += [
