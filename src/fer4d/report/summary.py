@@ -23,39 +23,41 @@ def _percent(value: float) -> str:
 REGIONS = ("all", "mouth", "eyes", "brows")
 
 
+def _measure(value, percent: bool = False):
+    """A number, a ``{"mean", "std"}`` over folds (``mean ± std``) or None (``n/a``)."""
+    if value is None:
+        return "n/a"
+    show = _percent if percent else (lambda v: f"{v:.3f}")
+    return f"{show(value['mean'])} ± {show(value['std'])}" if isinstance(value, dict) else show(value)
+
+
 def _reconstruction_table(reconstruction: dict) -> list[str]:
-    """Per fold and mean ± std over folds: the test reconstruction error of the whole mesh and of
+    """Per fold, then mean ± std over folds: the test reconstruction error of the whole mesh and of
     each region, the size of the expression displacement and the share of it not reconstructed."""
-
-    def row(name, measures: dict, value) -> list:
-        cells = [value(measures.get(region, {}).get("error_mm")) for region in REGIONS]
-        expression, relative = measures.get("all", {}).get("expression_mm"), measures.get("all", {}).get("relative")
-        return [name, *cells, value(expression), value(relative, percent=True)]
-
-    def plain(value, percent=False):
-        return "n/a" if value is None else (_percent(value) if percent else value)
-
-    def spread(value, percent=False):
-        if value is None:
-            return "n/a"
-        if percent:
-            return f"{_percent(value['mean'])} ± {_percent(value['std'])}"
-        return f"{value['mean']:.3f} ± {value['std']:.3f}"
-
     regions = reconstruction.get("regions") or [{} for _ in reconstruction["test_error_mm"]]
-    rows = []
-    for fold, (error, measures) in enumerate(zip(reconstruction["test_error_mm"], regions)):
-        rows.append(row(fold, measures or {"all": {"error_mm": error}}, plain))
+    named = [
+        (fold, measures or {"all": {"error_mm": error}})
+        for fold, (error, measures) in enumerate(zip(reconstruction["test_error_mm"], regions))
+    ]
     if reconstruction.get("summary"):
-        rows.append(row("mean ± std", reconstruction["summary"], spread))
+        named.append(("mean ± std", reconstruction["summary"]))
+    rows = [
+        [
+            name,
+            *(_measure(measures.get(region, {}).get("error_mm")) for region in REGIONS),
+            _measure(measures.get("all", {}).get("expression_mm")),
+            _measure(measures.get("all", {}).get("relative"), percent=True),
+        ]
+        for name, measures in named
+    ]
     header = ["fold", *(f"{region} (mm)" for region in REGIONS), "expression size (mm)", "not reconstructed"]
-    lines = [
+    return [
         "Auto-encoder reconstruction error on the test subjects: mean per-vertex Euclidean distance "
         "(the same for the mesh and for its expression displacement from the neutral face); "
         "expression size: mean displacement from the neutral face.",
         "",
+        *_table(header, rows),
     ]
-    return lines + _table(header, rows)
 
 
 def render_summary(metrics: dict, registration: dict | None, reconstruction: dict, memory: dict | None) -> str:
