@@ -15,11 +15,13 @@ from fer4d.formats.fit import write_fit
 from fer4d.formats.hierarchy import read_hierarchy, write_hierarchy
 from fer4d.mesh import HierarchyOptions, build_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder, SpiralConv
-from fer4d.store import FoldOptions, StoreOptions, build_store
+from fer4d.store import FoldOptions, MeshStore, StoreOptions, build_store
 from fer4d.synth.facemodel import make_synthetic_flame
 from fer4d.train.autoencoder import AutoencoderOptions, train_autoencoder
 from fer4d.train.embed import embed_fold, encode_frames, load_encoder
 from fer4d.train.hierarchy import build_hierarchy_file
+from fer4d.train.inputs import INPUTS, NORMALISATIONS, InputTransform, mix_identities
+from fer4d.train.reconstruction import reconstruction_errors
 
 
 @pytest.mark.parametrize("in_channels,out_channels", [(2, 4), (5, 2)])  # gather first / transform first
@@ -79,9 +81,10 @@ def store(tmp_path_factory, small_model, small_model_path):
             with torch.no_grad():
                 vertices = layer(shape=shape, expression=torch.randn(4, 10, generator=rng)).vertices.numpy()
             path = root / f"S{s}_{label}.h5"
+            arrays = {"vertices": vertices, "faces": small_model.faces, "frame_index": np.arange(4, dtype=np.int32)}
             write_fit(
                 path,
-                {"vertices": vertices, "faces": small_model.faces, "frame_index": np.arange(4, dtype=np.int32)},
+                {**arrays, "params/shape": shape[0].numpy()},
                 f"S{s}",
                 label,
                 "ok",
@@ -101,8 +104,8 @@ def store(tmp_path_factory, small_model, small_model_path):
     return root
 
 
-def train(store, out, epochs, resume="resume"):
-    options = AutoencoderOptions(filters=(8, 16), latent=8, epochs=epochs, batch_size=8)
+def train(store, out, epochs, resume="resume", **input_options):
+    options = AutoencoderOptions(filters=(8, 16), latent=8, epochs=epochs, batch_size=8, **input_options)
     return train_autoencoder(
         store / "dataset.h5",
         store / "hierarchy.npz",
@@ -142,7 +145,7 @@ def test_embeddings_cover_every_sequence_with_its_split(store, tmp_path):
         key = sorted(test_keys)[0]
         assert f[f"sequences/{key}/embedding"].shape == (4, 8)
         encoder = load_encoder(tmp_path / "ae.pt", store / "hierarchy.npz", "cpu")
-        again = encode_frames(encoder, s[f"sequences/{key}/vertices"][()])
+        again = encode_frames(encoder, s[f"sequences/{key}/vertices"][()], s[f"sequences/{key}/neutral"][()])
         np.testing.assert_allclose(again, f[f"sequences/{key}/embedding"][()], atol=1e-5)
 
 
@@ -167,7 +170,7 @@ def test_spiral_benchmark_references_match_ours():
 
 
 def test_frames_per_sequence_shortens_the_training_epoch_only(store):
-    from fer4d.store import FrameDataset, MeshStore
+    from fer4d.store import FrameDataset
     from fer4d.train.autoencoder import _loader
 
     with MeshStore(store / "dataset.h5") as opened:
@@ -177,3 +180,116 @@ def test_frames_per_sequence_shortens_the_training_epoch_only(store):
     assert sum(1 for _ in _loader(frames, sampled, shuffle_seed=1)) == 2 * len(keys)
     assert sum(1 for _ in _loader(frames, sampled, shuffle_seed=None)) == len(frames)  # evaluation: all
     assert sum(1 for _ in _loader(frames, AutoencoderOptions(batch_size=1), shuffle_seed=1)) == len(frames)
+
+
+def test_the_neutral_mesh_is_the_layer_without_expression_and_its_displacement_is_zero(small_model, store):
+    layer = FlameLayer(small_model, n_shape=10, n_expr=10)
+    shape = torch.randn(1, 10, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        posed = layer(shape=shape).vertices[0].numpy()  # zero expression and pose
+    np.testing.assert_allclose(small_model.neutral(shape[0].numpy()), posed, atol=1e-3)
+    assert np.abs(small_model.neutral(shape[0].numpy()) - small_model.v_template).max() > 1.0  # identity moved it
+    with MeshStore(store / "dataset.h5") as opened:
+        key = opened.keys()[0]
+        neutral = opened.neutral(key)
+        transform = InputTransform.compute(store / "dataset.h5", [key], "displacement", "none", 0.1)
+        np.testing.assert_allclose(transform.encode(neutral, neutral), 0.0)  # a neutral frame: no displacement
+        frames = opened.sequence(key)
+        # the fixture's frames are the same identity with random expressions: closer to their own neutral
+        assert (
+            np.linalg.norm(frames - neutral, axis=-1).mean()
+            < np.linalg.norm(frames - opened.neutral(opened.keys()[-1]), axis=-1).mean()
+        )
+
+
+@pytest.mark.parametrize("input", INPUTS)
+@pytest.mark.parametrize("normalise", NORMALISATIONS)
+def test_input_transforms_round_trip(store, input, normalise):
+    with MeshStore(store / "dataset.h5") as opened:
+        keys = opened.fold(0).train
+        vertices, neutral = opened.sequence(keys[0]), opened.neutral(keys[0])
+    transform = InputTransform.compute(store / "dataset.h5", keys, input, normalise, 0.1)
+    again = InputTransform.from_stats(input, transform.stats())
+    x = again.encode(torch.from_numpy(vertices), torch.from_numpy(neutral))
+    torch.testing.assert_close(
+        again.decode(x, torch.from_numpy(neutral)), torch.from_numpy(vertices), atol=1e-3, rtol=0
+    )
+    np.testing.assert_allclose(transform.encode(vertices, neutral), x.numpy(), atol=1e-5)  # numpy = torch
+    assert (len(np.unique(transform.std)) == 1) == (normalise != "per_vertex")
+    assert transform.std.min() >= 0.1
+    if input == "displacement" and normalise != "none":
+        assert np.abs(transform.mean).max() < np.abs(vertices - neutral).max()  # a displacement's mean, not a face's
+
+
+def test_identity_mix_puts_frames_on_other_subjects_only():
+    subjects = torch.tensor([0, 0, 1, 1, 2, 2])
+    positions = torch.arange(6).repeat(50)  # (300,)
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(mix_identities(positions, subjects, 0.0, generator), positions)
+    mixed = mix_identities(positions, subjects, 1.0, generator)
+    assert mixed.shape == positions.shape
+    swapped = mixed != positions
+    assert torch.all(subjects[mixed[swapped]] != subjects[positions[swapped]])  # never the frame's own subject
+    assert 0.55 < swapped.float().mean() < 0.8  # ~2/3: a draw of its own subject keeps the frame's own
+    half = (mix_identities(positions, subjects, 0.5, generator) != positions).float().mean()
+    assert 0.2 < half < 0.45
+
+
+def test_identity_mix_needs_the_absolute_input():
+    with pytest.raises(ValueError, match="identity_mix"):
+        AutoencoderOptions(identity_mix=0.5)
+    assert AutoencoderOptions(input="absolute", identity_mix=0.5).identity_mix == 0.5
+
+
+def test_region_errors_of_a_perfect_and_of_a_mean_reconstruction(store):
+    from torch.utils.data import DataLoader
+
+    from fer4d.store import FrameDataset
+
+    with MeshStore(store / "dataset.h5") as opened:
+        keys, regions = opened.fold(0).test, opened.regions
+    assert set(regions) == {"mouth", "eyes", "brows"} and all(mask.sum() > 5 for mask in regions.values())
+    dataset = FrameDataset(store / "dataset.h5", keys)
+    neutrals = torch.from_numpy(dataset.neutrals())
+    transform = InputTransform.compute(store / "dataset.h5", keys, "displacement", "none", 0.1)
+    loader = DataLoader(dataset, batch_size=5)
+    perfect = reconstruction_errors(torch.nn.Identity(), loader, neutrals, transform, regions, torch.device("cpu"))
+    assert list(perfect) == ["all", "brows", "eyes", "mouth"]
+    assert all(perfect[r]["error_mm"] < 1e-5 and perfect[r]["relative"] < 1e-5 for r in perfect)
+    vertices = np.stack([dataset[i][0].numpy() for i in range(len(dataset))])
+    displacement = vertices - np.stack([neutrals[dataset[i][1]].numpy() for i in range(len(dataset))])
+    mouth = np.linalg.norm(displacement[:, regions["mouth"]], axis=-1).mean()
+    assert perfect["mouth"]["expression_mm"] == pytest.approx(mouth, rel=1e-4)
+    neutral_face = reconstruction_errors(
+        ZeroModel(), loader, neutrals, transform, regions, torch.device("cpu")
+    )  # outputs zero displacement: the neutral face
+    for region in perfect:
+        assert neutral_face[region]["error_mm"] == pytest.approx(neutral_face[region]["expression_mm"], rel=1e-5)
+        assert neutral_face[region]["relative"] == pytest.approx(1.0, rel=1e-5)
+    assert neutral_face["mouth"]["error_mm"] != pytest.approx(neutral_face["all"]["error_mm"], rel=1e-3)
+
+
+class ZeroModel(torch.nn.Module):
+    def forward(self, x):
+        return torch.zeros_like(x)
+
+
+@pytest.mark.parametrize("input_options", [{}, {"input": "absolute", "normalise": "per_vertex", "identity_mix": 0.5}])
+def test_training_records_region_errors_and_embeds_with_its_input(store, tmp_path, input_options):
+    metrics = train(store, tmp_path, epochs=1, **input_options)
+    for split in ("val", "test"):
+        assert set(metrics["reconstruction"][split]) == {"all", "mouth", "eyes", "brows"}
+    assert metrics["test_euclidean_mm"] == metrics["reconstruction"]["test"]["all"]["error_mm"]
+    encoder = load_encoder(tmp_path / "ae.pt", store / "hierarchy.npz", "cpu")
+    assert encoder.transform.input == input_options.get("input", "displacement")
+
+
+def test_an_old_checkpoint_reads_as_absolute_input(tmp_path):
+    from fer4d.checkpoint import save_checkpoint
+    from fer4d.formats.checkpoints import read_autoencoder_checkpoint
+
+    old = {"model": {}, "options": {}, "hierarchy": "h", "stats": {"mean": torch.zeros(2, 3)}, "fold": 0, "epoch": 1}
+    save_checkpoint(tmp_path / "old.pt", old)
+    assert read_autoencoder_checkpoint(tmp_path / "old.pt").input == "absolute"
+    save_checkpoint(tmp_path / "new.pt", {**old, "input": "displacement"})
+    assert read_autoencoder_checkpoint(tmp_path / "new.pt").input == "displacement"

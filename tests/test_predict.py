@@ -19,6 +19,7 @@ from fer4d.train.classifier.features import FeatureScaler
 from fer4d.train.classifier.options import TransformerOptions
 from fer4d.train.classifier.training import save_classifier
 from fer4d.train.predict import FoldModels, classify_vertices, read_run_config, run_models, scan_files
+from model_helpers import template_model
 
 
 def test_scan_files_natural_order_and_errors(tmp_path):
@@ -71,7 +72,7 @@ def test_classify_vertices_averages_folds(tmp_path, monkeypatch):
     calls = []
     fake_embed = types.ModuleType("fer4d.train.embed")
     fake_embed.load_encoder = lambda checkpoint, hierarchy, device: calls.append((checkpoint.name, hierarchy.name))
-    fake_embed.encode_frames = lambda encoder, vertices: vertices.reshape(len(vertices), -1)[:, :4]  # (T, 4)
+    fake_embed.encode_frames = lambda encoder, vertices, neutral: (vertices - neutral).reshape(len(vertices), -1)[:, :4]
     monkeypatch.setitem(sys.modules, "fer4d.train.embed", fake_embed)
     folds = []
     for fold, favourite in ((0, 0), (1, 5), (2, 5)):
@@ -81,7 +82,7 @@ def test_classify_vertices_averages_folds(tmp_path, monkeypatch):
         _fold_classifier(folder / "tr.pt", favourite, 4)
         folds.append(FoldModels(fold, folder / "ae.pt", folder / "tr.pt"))
     vertices = np.random.default_rng(0).normal(size=(7, 5, 3)).astype(np.float32)
-    result = classify_vertices(vertices, tmp_path / "h.npz", folds, "cpu")
+    result = classify_vertices(vertices, np.zeros((5, 3), np.float32), tmp_path / "h.npz", folds, "cpu")
     assert calls == [("ae.pt", "h.npz")] * 3
     assert [f["label"] for f in result["folds"]] == ["anger", "surprise", "surprise"]
     assert result["label"] == "surprise"
@@ -109,7 +110,12 @@ def _fake_pipeline(monkeypatch, calls):
     fitting.fit_sequence_file = fit_sequence_file
     embed = types.ModuleType("fer4d.train.embed")
     embed.load_encoder = lambda checkpoint, hierarchy, device: None
-    embed.encode_frames = lambda encoder, vertices: vertices.reshape(len(vertices), -1)[:, :4]
+
+    def encode_frames(encoder, vertices, neutral):
+        calls.append(("encode", neutral.tolist()))
+        return vertices.reshape(len(vertices), -1)[:, :4]
+
+    embed.encode_frames = encode_frames
     io.__path__ = fitting.__path__ = []  # packages without CLI commands for the CLI's discovery
     for name, module in (("fer4d.io", io), ("fer4d.fitting", fitting), ("fer4d.train.embed", embed)):
         monkeypatch.setitem(sys.modules, name, module)
@@ -123,12 +129,13 @@ def test_predict_cli_runs_the_sequence_through_the_run(tmp_path, monkeypatch, ca
     (run / "models" / "ae.pt").write_bytes(b"")
     (run / "models" / "h.npz").write_bytes(b"")
     _fold_classifier(run / "models" / "tr.pt", 3, 4)
+    model = template_model(run / "m.npz", np.full((5, 3), 0.5), np.zeros((1, 3), np.int32))
     (run / "config.json").write_text(
         json.dumps(
             {
                 "seed": 5,
                 "dataset": {"source": "directory", "extension": "obj"},
-                "flame": {"model": "/m.pkl"},
+                "flame": {"model": str(model)},
                 "ingest": {"max_points": 100},
                 "fit": {"iterations": 2},
                 "run": {
@@ -147,7 +154,8 @@ def test_predict_cli_runs_the_sequence_through_the_run(tmp_path, monkeypatch, ca
     assert result["label"] == "happiness" and result["n_frames"] == 4 and len(result["folds"]) == 1
     assert calls == [
         ("ingest", ["9.obj", "10.obj"], "F009", ("ingest-options", {"max_points": 100})),
-        ("fit", "/m.pkl", ("fit-options", {"iterations": 2}), 5),
+        ("fit", str(model), ("fit-options", {"iterations": 2}), 5),
+        ("encode", [[0.5] * 3] * 5),  # the neutral mesh of the fit (no shape parameters: the template)
     ]
     assert main(["predict", str(sequence), "--model", str(run), "--device", "cpu"]) == 0
     printed = capsys.readouterr().out

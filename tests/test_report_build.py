@@ -68,6 +68,12 @@ def write_fold_outputs(tmp_path):
                         {"epoch": 2, "train_loss": 0.3, "val_l1_mm": 0.8},
                     ],
                     "test": {"euclidean_mm": 0.5 + fold, "l1_mm": 0.4},
+                    "reconstruction": {
+                        "test": {
+                            "all": {"error_mm": 0.5 + fold, "expression_mm": 1.0, "relative": 0.5 + fold},
+                            "mouth": {"error_mm": 2.0 + fold, "expression_mm": 3.0, "relative": None},
+                        }
+                    },
                 }
             )
         )
@@ -125,6 +131,11 @@ def test_report_metrics_and_files(tmp_path):
     reconstruction = json.loads((out / "reconstruction_error.json").read_text())
     assert reconstruction["test_error_mm"] == [0.5, 1.5]
     assert reconstruction["curves"][0]["val_l1_mm"] == [1.0, 0.8]
+    assert reconstruction["regions"][1]["mouth"] == {"error_mm": 3.0, "expression_mm": 3.0}  # None left out
+    assert metrics["reconstruction"]["summary"]["mouth"]["error_mm"] == {"mean": 2.5, "std": 0.5, "folds": 2}
+    summary = (out / "report.md").read_text()
+    assert "| 1 | 1.500 | 3.000 | n/a | n/a | 1.000 | 150.0% |" in summary
+    assert "| mean ± std | 1.000 ± 0.500 | 2.500 ± 0.500 | n/a | n/a | 1.000 ± 0.000 | 100.0% ± 50.0% |" in summary
 
     for name in (
         "confusion_matrix.png",
@@ -213,5 +224,5 @@ def test_autoencoder_test_error_is_found_defensively(tmp_path, metrics, expected
 
     path = tmp_path / "ae.json"
     path.write_text(json.dumps({"history": {"train_loss": [0.3, 0.2], "epoch": [1, 2]}, **metrics}))
-    curves, error = read_autoencoder_metrics(path)
-    assert curves == {"train_loss": [0.3, 0.2]} and error == expected
+    curves, error, regions = read_autoencoder_metrics(path)
+    assert curves == {"train_loss": [0.3, 0.2]} and error == expected and regions == {}

@@ -18,22 +18,23 @@ from fer4d.store import (
     FrameDataset,
     MeshStore,
     StoreOptions,
-    VertexStats,
     build_store,
     fold_count,
     make_folds,
 )
+from fer4d.train.inputs import InputTransform
 from model_helpers import template_model
 
 FACES = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4]], np.int32)
 V = 5
 TEMPLATE = np.arange(V * 3, dtype=np.float64).reshape(V, 3)
+SHAPEDIRS = np.random.default_rng(7).normal(size=(V, 3, 6))
 
 
 @pytest.fixture
 def model(tmp_path):
-    """A 5-vertex FLAME-format model whose template and faces the store must use."""
-    return template_model(tmp_path / "model.npz", TEMPLATE, FACES)
+    """A 5-vertex FLAME-format model whose template, faces and identity directions the store must use."""
+    return template_model(tmp_path / "model.npz", TEMPLATE, FACES, SHAPEDIRS)
 
 
 def fake_fit(path, subject, label, n_frames, seed, faces=FACES, flagged=None):
@@ -212,29 +213,42 @@ def test_folds_stored_and_read_back(tmp_path, fits):
         )
 
 
-def test_vertex_stats_use_only_the_given_keys(tmp_path, fits):
+def test_each_sequence_gets_its_neutral_mesh_and_the_model_no_regions(tmp_path, fits):
+    out, _ = build(tmp_path, fits[0])
+    with MeshStore(out) as store, h5py.File(fits[0][0]) as fit:
+        key = "S0__anger"
+        np.testing.assert_allclose(
+            store.neutral(key), TEMPLATE + SHAPEDIRS[:, :, :4] @ fit["params/shape"][()], atol=1e-5
+        )
+        assert not np.allclose(store.neutral(key), store.neutral("S1__anger"))  # another fitted identity
+        assert store.regions == {}  # the model has no 68-point landmark embedding
+
+
+def test_input_statistics_use_only_the_given_keys(tmp_path, fits):
     out, _ = build(tmp_path, fits[0])
     truth = fits[1]
     train = ["S0__anger", "S1__fear"]
-    stats = VertexStats.compute(out, train)
+    stats = InputTransform.compute(out, train, "absolute", "per_vertex", 1e-3)
     frames = np.concatenate([truth[k] for k in train])
     np.testing.assert_allclose(stats.mean, frames.mean(0), atol=1e-4)
     np.testing.assert_allclose(stats.std, frames.std(0), rtol=1e-3)
     x = torch.from_numpy(frames[0])
-    assert torch.allclose(stats.denormalise(stats.normalise(x)), x, atol=1e-4)
+    assert torch.allclose(stats.decode(stats.encode(x, 0), 0), x, atol=1e-4)
 
 
 def test_datasets_are_worker_safe(tmp_path, fits):
     out, _ = build(tmp_path, fits[0])
     with MeshStore(out) as store:
         keys = store.keys()
-    stats = VertexStats.compute(out, keys)
-    frames = FrameDataset(out, keys, stats)
+        neutral = store.neutral(keys[0])
+    frames = FrameDataset(out, keys)
     assert len(frames) == sum(len(v) for v in fits[1].values())
-    serial = torch.cat(list(DataLoader(frames, batch_size=7)))
-    parallel = torch.cat(list(DataLoader(frames, batch_size=7, num_workers=2)))
-    assert torch.equal(serial, parallel)
-    np.testing.assert_allclose(stats.denormalise(serial[0]).numpy(), fits[1][keys[0]][0], atol=1e-4)
+    serial = [torch.cat(items) for items in zip(*DataLoader(frames, batch_size=7))]
+    parallel = [torch.cat(items) for items in zip(*DataLoader(frames, batch_size=7, num_workers=2))]
+    assert all(torch.equal(a, b) for a, b in zip(serial, parallel))
+    np.testing.assert_allclose(serial[0][0].numpy(), fits[1][keys[0]][0])
+    assert serial[1][0] == 0 and serial[1][-1] == len(keys) - 1  # each frame's sequence position
+    np.testing.assert_array_equal(frames.neutrals()[0], neutral)
 
 
 def test_inspect_cli(tmp_path, fits, capsys):

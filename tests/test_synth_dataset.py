@@ -270,3 +270,15 @@ def test_ingestion_reader_and_cli_render_read_the_written_files(dataset, model_p
         == 0
     )
     assert plt.imread(png).shape[1] >= 3 * 100
+
+
+def test_the_clean_twin_of_the_harder_setting_scans_the_same_sequences(rig):
+    from fer4d.bench.accuracy import CLEAN, HARDER
+
+    noisy_options = TINY.replace(**HARDER)
+    noisy = simulate_sequence(rig, 1, "fear", 8, noisy_options, np.random.default_rng(5))
+    clean = simulate_sequence(rig, 1, "fear", 8, noisy_options.replace(**CLEAN), np.random.default_rng(5))
+    np.testing.assert_array_equal(clean.truth.vertices, noisy.truth.vertices)
+    np.testing.assert_array_equal(clean.truth.expression, noisy.truth.expression)
+    assert all(mask.all() for mask in clean.surface_masks)  # no spikes, no fragments
+    assert not all(mask.all() for mask in noisy.surface_masks)

@@ -72,6 +72,10 @@ def test_end_to_end_produces_a_report(tiny_local_run):
     assert sum(map(sum, confusion)) == n_sequences  # every sequence tested exactly once
     assert 0.0 <= metrics["accuracy"] <= 1.0
     assert len(metrics["folds"]) == tiny["folds"]["k"]
+    reconstruction = metrics["reconstruction"]  # the auto-encoder's test error per fold and region
+    assert len(reconstruction["regions"]) == tiny["folds"]["k"]
+    assert set(reconstruction["summary"]) == {"all", "mouth", "eyes", "brows"}
+    assert "| mean ± std |" in (tiny_local_run / "results" / "report" / "report.md").read_text()
     for name in ["confusion_matrix.png", "confusion_matrix.svg", "training_curves.png"]:
         assert (tiny_local_run / "results" / "report" / name).stat().st_size > 1000
     with h5py.File(tiny_local_run / "results" / "store" / "dataset.h5") as store:

@@ -58,7 +58,7 @@ def write_bench_store(path: Path, n_frames: int, n_vertices: int, options: Store
     with StoreWriter(path, options.compression, options.compression_level) as store:
         for seq in synthetic_sequences(n_frames, n_vertices, 100, seed):
             start = time.perf_counter()
-            store.add_sequence(seq)
+            store.add_sequence(seq, seq.vertices[0])
             spent += time.perf_counter() - start
         store.finish(np.zeros((n_vertices, 3), np.float32), np.zeros((1, 3), np.int32), [], {}, "bench", {})
     return spent
@@ -92,7 +92,7 @@ def read_pass(path: str, batch: int, workers: int) -> dict:
     )
     start = time.perf_counter()
     checksum = 0.0
-    for frames in loader:
+    for frames, _ in loader:
         checksum += float(frames[:, 0, 0].sum())
     seconds = time.perf_counter() - start
     return {

@@ -9,13 +9,14 @@ from fer4d.flame.files import load_flame, load_landmark_embedding
 from fer4d.flame.layer import FlameLayer, FlameOutput
 from fer4d.flame.model import FlameModel, save_flame_npz
 from fer4d.flame.options import FlameOptions
-from fer4d.flame.regions import face_region
+from fer4d.flame.regions import expression_regions, face_region
 
 __all__ = [
     "FlameLayer",
     "FlameModel",
     "FlameOptions",
     "FlameOutput",
+    "expression_regions",
     "face_region",
     "load_flame",
     "load_landmark_embedding",

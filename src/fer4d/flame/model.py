@@ -59,6 +59,16 @@ class FlameModel:
         parents[0] = -1
         return parents
 
+    def neutral(self, shape: np.ndarray) -> np.ndarray:
+        """The subject's neutral mesh ``(V, 3)`` float64 mm: the template plus the identity
+        blendshapes of ``shape (n_shape,)`` (the first ``n_shape`` components), no expression and
+        no pose. It is what the FLAME layer gives for zero expression and pose, so a fitted frame
+        minus it is that frame's expression (and jaw, neck, eye pose) displacement."""
+        shape = np.asarray(shape, np.float64).reshape(-1)
+        if len(shape) > self.shapedirs.shape[2]:
+            raise ValueError(f"{len(shape)} shape coefficients: the model has {self.shapedirs.shape[2]}")
+        return self.v_template + self.shapedirs[:, :, : len(shape)] @ shape
+
     def validate(self, path: str | os.PathLike) -> None:
         """Raise InputFileError naming ``path`` if the arrays do not fit together."""
         n_vertices = self.v_template.shape[0]

@@ -20,8 +20,10 @@ from fer4d.errors import InputFileError
 @dataclass
 class AutoencoderCheckpoint:
     """``model``: the spiral auto-encoder's state dict; ``options``: its ``AutoencoderOptions``
-    as a dict; ``hierarchy``: digest of the mesh hierarchy it was built on; ``stats``: the
-    vertex normalisation (``{"mean", "std"}`` tensors ``(V, 3)``, mm); ``fold``; best ``epoch``."""
+    as a dict; ``hierarchy``: digest of the mesh hierarchy it was built on; ``stats``: the input
+    standardisation (``{"mean", "std"}`` tensors ``(V, 3)``, mm); ``fold``; best ``epoch``;
+    ``input``: what the model encodes (``fer4d.train.inputs``), ``absolute`` in checkpoints
+    written before it was recorded."""
 
     model: dict[str, torch.Tensor]
     options: dict
@@ -29,6 +31,7 @@ class AutoencoderCheckpoint:
     stats: dict[str, torch.Tensor]
     fold: int
     epoch: int
+    input: str = "absolute"
 
 
 @dataclass
@@ -55,11 +58,12 @@ def _write(path: str | os.PathLike, checkpoint) -> None:
 
 def _read(cls, path: str | os.PathLike, device: str | torch.device):
     state = load_checkpoint(path, device)
-    names = [field.name for field in dataclasses.fields(cls)]
-    missing = [name for name in names if name not in state]
+    fields = dataclasses.fields(cls)
+    optional = {f.name for f in fields if f.default is not dataclasses.MISSING}
+    missing = [f.name for f in fields if f.name not in state and f.name not in optional]
     if missing:
         raise InputFileError(path, f"not a {cls.__name__} file: missing {missing}")
-    return cls(**{name: state[name] for name in names})
+    return cls(**{f.name: state[f.name] for f in fields if f.name in state})
 
 
 def write_autoencoder_checkpoint(path: str | os.PathLike, checkpoint: AutoencoderCheckpoint) -> None:

@@ -65,14 +65,16 @@ class StoreWriter:
     def __contains__(self, key: str) -> bool:
         return key in self._sequences
 
-    def add_sequence(self, seq: FitSequence) -> str:
-        """Write ``seq`` as ``sequences/{subject}__{label}``; return its key."""
+    def add_sequence(self, seq: FitSequence, neutral: np.ndarray) -> str:
+        """Write ``seq`` as ``sequences/{subject}__{label}`` with its subject's ``neutral (V, 3)``
+        mm mesh (``FlameModel.neutral`` of the fitted shape); return its key."""
         key = sequence_key(seq.subject, seq.label)
         group = self._sequences.create_group(key)
         n_vertices = seq.vertices.shape[1]
         group.create_dataset(
             "vertices", data=seq.vertices, chunks=(1, n_vertices, 3), shuffle=True, **self._compression
         )
+        group.create_dataset("neutral", data=np.asarray(neutral, np.float32))
         group.create_dataset("frame_index", data=seq.frame_index)
         for name, values in seq.quality.items():
             group.create_dataset(f"quality/{name}", data=values)
@@ -97,11 +99,14 @@ class StoreWriter:
         fold_attrs: dict,
         config_hash: str,
         dropped: dict,
+        regions: dict[str, np.ndarray] | None = None,
     ) -> None:
-        """The template ``(V, 3)`` mm / ``(F, 3)``, the folds (``fold_attrs``: scheme, seed, ...)
-        and the file's attributes."""
+        """The template ``(V, 3)`` mm / ``(F, 3)``, its named vertex ``regions`` (name → ``(V,)``
+        bool), the folds (``fold_attrs``: scheme, seed, ...) and the file's attributes."""
         self._file.create_dataset("template/vertices", data=np.asarray(template_vertices, np.float32))
         self._file.create_dataset("template/faces", data=np.asarray(template_faces, np.int32))
+        for name, mask in (regions or {}).items():
+            self._file.create_dataset(f"template/regions/{name}", data=np.asarray(mask, bool))
         group = self._file.create_group("folds")
         group.attrs.update({**fold_attrs, "k": len(folds)})
         for i, fold in enumerate(folds):
@@ -185,6 +190,13 @@ class MeshStore:
         """(F, 3) int32."""
         return self.file["template/faces"][()]
 
+    @property
+    def regions(self) -> dict[str, np.ndarray]:
+        """Named vertex regions of the template (``mouth``, ``eyes``, ``brows``), name → ``(V,)``
+        bool; empty when the model had none (``fer4d.flame.expression_regions``)."""
+        group = self.file["template"].get("regions", {})
+        return {name: data[()].astype(bool) for name, data in group.items()}
+
     def keys(self) -> list[str]:
         return sorted(self.file["sequences"])
 
@@ -197,6 +209,16 @@ class MeshStore:
     def sequence(self, key: str) -> np.ndarray:
         """(T, V, 3) float32, mm."""
         return self.file["sequences"][key]["vertices"][()]
+
+    def neutral(self, key: str) -> np.ndarray:
+        """(V, 3) float32, mm: the sequence's neutral mesh (template + fitted identity, no
+        expression, no pose), in the frame of its vertices."""
+        group = self.file["sequences"][key]
+        if "neutral" not in group:
+            raise InputFileError(
+                self.path, f"sequence {key} has no neutral mesh (an older store: rerun the store stage)"
+            )
+        return group["neutral"][()]
 
     def frame(self, key: str, t: int) -> np.ndarray:
         """(V, 3) float32, mm: reads one chunk."""

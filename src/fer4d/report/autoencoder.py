@@ -4,8 +4,10 @@ Expected (``train_autoencoder``'s metrics file): a per-epoch history under ``his
 ``epochs`` — a list of ``{epoch, <name>: value, ...}`` or a dict ``{<name>: [values]}`` — and
 the test reconstruction error in mm, either as a top-level number whose key starts with
 ``test`` and contains ``mm`` (e.g. ``test_euclidean_mm``) or inside a ``test`` object (numeric
-keys containing ``mm``, or ``mean``); among several, the Euclidean one is preferred. Anything missing is reported as absent rather
-than failing the report.
+keys containing ``mm``, or ``mean``); among several, the Euclidean one is preferred; and, from
+``fer4d.train.reconstruction``, the test error per region under ``reconstruction.test``
+(``{region: {error_mm, l1_mm, expression_mm, relative}}``). Anything missing is reported as absent
+rather than failing the report.
 """
 
 from __future__ import annotations
@@ -15,10 +17,22 @@ import logging
 import os
 from numbers import Real
 from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
 NOT_CURVES = {"epoch", "lr", "seconds", "time", "step"}
+
+
+class AutoencoderMetrics(NamedTuple):
+    """One fold's ``curves`` ``{name: [value per epoch]}``, ``test_error_mm`` (or None) and test
+    ``regions`` ``{region: {measure: value}}`` (empty when not recorded)."""
+
+    curves: dict[str, list[float]]
+    test_error_mm: float | None
+    regions: dict[str, dict[str, float]]
 
 
 def _is_number(value) -> bool:
@@ -55,15 +69,43 @@ def _test_error(data: dict) -> float | None:
     return _preferred(top) if top else _preferred(nested)
 
 
-def read_autoencoder_metrics(path: str | os.PathLike) -> tuple[dict[str, list[float]], float | None]:
-    """``(curves, test_error_mm)`` of one fold's metrics file; empty/None where not found."""
+def _regions(data: dict) -> dict[str, dict[str, float]]:
+    test = data.get("reconstruction", {}).get("test") if isinstance(data.get("reconstruction"), dict) else None
+    if not isinstance(test, dict):
+        return {}
+    return {
+        region: {k: float(v) for k, v in measures.items() if _is_number(v)}
+        for region, measures in test.items()
+        if isinstance(measures, dict)
+    }
+
+
+def read_autoencoder_metrics(path: str | os.PathLike) -> AutoencoderMetrics:
+    """One fold's metrics file; empty/None where not found."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         log.warning("%s: cannot read auto-encoder metrics (%s); left out of the report", path, err)
-        return {}, None
+        return AutoencoderMetrics({}, None, {})
     if not isinstance(data, dict):
         log.warning("%s: auto-encoder metrics are not a JSON object; left out of the report", path)
-        return {}, None
+        return AutoencoderMetrics({}, None, {})
     history = data.get("history", data.get("epochs"))
-    return _curves(history), _test_error(data)
+    return AutoencoderMetrics(_curves(history), _test_error(data), _regions(data))
+
+
+def summarise_regions(per_fold: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{region: {measure: {"mean", "std", "folds"}}}`` over the folds that recorded it
+    (population std over folds)."""
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    for region in dict.fromkeys(r for fold in per_fold for r in fold):
+        measures = dict.fromkeys(m for fold in per_fold for m in fold.get(region, {}))
+        summary[region] = {}
+        for measure in measures:
+            values = [fold[region][measure] for fold in per_fold if measure in fold.get(region, {})]
+            summary[region][measure] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values)),
+                "folds": len(values),
+            }
+    return summary

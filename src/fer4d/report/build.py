@@ -18,7 +18,7 @@ from pathlib import Path
 from fer4d.atomic import atomic_path, write_json
 from fer4d.errors import InputFileError
 from fer4d.report import plots
-from fer4d.report.autoencoder import read_autoencoder_metrics
+from fer4d.report.autoencoder import read_autoencoder_metrics, summarise_regions
 from fer4d.report.classification import cross_validated_metrics, write_confusion_csv, write_metrics_csv
 from fer4d.report.example import choose_example
 from fer4d.report.files import REPORT_FILES
@@ -60,7 +60,6 @@ def _read_json(path: PathLike, what: str):
 
 def _classification(inputs: ReportInputs, out: Path) -> dict:
     metrics = cross_validated_metrics(inputs.predictions)
-    write_json(out / REPORT_FILES["metrics"], metrics)
     write_metrics_csv(out / REPORT_FILES["metrics_csv"], metrics)
     write_confusion_csv(out / REPORT_FILES["confusion_csv"], metrics)
     plots.plot_confusion_matrix(
@@ -80,7 +79,13 @@ def _training(inputs: ReportInputs, out: Path) -> dict:
     else:
         plots.plot_placeholder("no transformer histories given", out / REPORT_FILES["training_curves"])
     read = [read_autoencoder_metrics(p) for p in inputs.autoencoder_metrics]
-    reconstruction = {"test_error_mm": [error for _, error in read], "curves": [curves for curves, _ in read]}
+    regions = [fold.regions for fold in read]
+    reconstruction = {
+        "test_error_mm": [fold.test_error_mm for fold in read],
+        "regions": regions,
+        "summary": summarise_regions(regions),
+        "curves": [fold.curves for fold in read],
+    }
     write_json(out / REPORT_FILES["reconstruction_json"], reconstruction)
     plots.plot_reconstruction(
         reconstruction["curves"], reconstruction["test_error_mm"], out / REPORT_FILES["reconstruction"]
@@ -125,11 +130,15 @@ def _memory(inputs: ReportInputs, out: Path) -> dict | None:
 
 
 def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
-    """Write every report file into ``out_dir``; return the metrics dict (as in ``metrics.json``)."""
+    """Write every report file into ``out_dir``; return the metrics dict (as in ``metrics.json``:
+    the classification metrics and, under ``reconstruction``, the auto-encoder's test error per
+    fold and region with its mean ± std over folds)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = _classification(inputs, out)
     reconstruction = _training(inputs, out)
+    metrics["reconstruction"] = {key: reconstruction[key] for key in ("test_error_mm", "regions", "summary")}
+    write_json(out / REPORT_FILES["metrics"], metrics)
     registration = _registration(inputs, out)
     memory = _memory(inputs, out)
     with atomic_path(out / REPORT_FILES["summary"]) as tmp:

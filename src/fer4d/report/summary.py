@@ -20,6 +20,46 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+REGIONS = ("all", "mouth", "eyes", "brows")
+
+
+def _measure(value, percent: bool = False):
+    """A number, a ``{"mean", "std"}`` over folds (``mean ± std``) or None (``n/a``)."""
+    if value is None:
+        return "n/a"
+    show = _percent if percent else (lambda v: f"{v:.3f}")
+    return f"{show(value['mean'])} ± {show(value['std'])}" if isinstance(value, dict) else show(value)
+
+
+def _reconstruction_table(reconstruction: dict) -> list[str]:
+    """Per fold, then mean ± std over folds: the test reconstruction error of the whole mesh and of
+    each region, the size of the expression displacement and the share of it not reconstructed."""
+    regions = reconstruction.get("regions") or [{} for _ in reconstruction["test_error_mm"]]
+    named = [
+        (fold, measures or {"all": {"error_mm": error}})
+        for fold, (error, measures) in enumerate(zip(reconstruction["test_error_mm"], regions))
+    ]
+    if reconstruction.get("summary"):
+        named.append(("mean ± std", reconstruction["summary"]))
+    rows = [
+        [
+            name,
+            *(_measure(measures.get(region, {}).get("error_mm")) for region in REGIONS),
+            _measure(measures.get("all", {}).get("expression_mm")),
+            _measure(measures.get("all", {}).get("relative"), percent=True),
+        ]
+        for name, measures in named
+    ]
+    header = ["fold", *(f"{region} (mm)" for region in REGIONS), "expression size (mm)", "not reconstructed"]
+    return [
+        "Auto-encoder reconstruction error on the test subjects: mean per-vertex Euclidean distance "
+        "(the same for the mesh and for its expression displacement from the neutral face); "
+        "expression size: mean displacement from the neutral face.",
+        "",
+        *_table(header, rows),
+    ]
+
+
 def render_summary(metrics: dict, registration: dict | None, reconstruction: dict, memory: dict | None) -> str:
     """Markdown text of the whole report (figure files are expected beside ``report.md``)."""
     mean, std = metrics["fold_mean"], metrics["fold_std"]
@@ -53,10 +93,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         f"![reconstruction error]({REPORT_FILES['reconstruction']})",
         "",
     ]
-    lines += _table(
-        ["fold", "auto-encoder test error (mm)"],
-        [(fold, "n/a" if error is None else error) for fold, error in enumerate(reconstruction["test_error_mm"])],
-    )
+    lines += _reconstruction_table(reconstruction)
     lines += ["## Registration", ""]
     if registration:
         lines += [

@@ -6,7 +6,7 @@ subjects)``. Schema: docs/store-schema.md.
 """
 
 from fer4d.formats.store import Fold, MeshStore, SequenceInfo, sequence_key
-from fer4d.store.datasets import FrameDataset, VertexStats
+from fer4d.store.datasets import FrameDataset
 from fer4d.store.folds import fold_count, make_folds
 from fer4d.store.options import FoldOptions, StoreOptions
 from fer4d.store.writer import build_store
@@ -18,7 +18,6 @@ __all__ = [
     "MeshStore",
     "SequenceInfo",
     "StoreOptions",
-    "VertexStats",
     "build_store",
     "fold_count",
     "make_folds",

@@ -18,7 +18,7 @@ from torch.utils.data import Sampler
 
 
 def sequence_runs(index: Sequence[tuple[str, int]]) -> list[np.ndarray]:
-    """Item positions of each sequence, in order: ``index`` is ``[(key, frame), ...]`` with the
+    """Item positions of each sequence, in order: ``index`` is ``[(sequence, frame), ...]`` with the
     frames of one sequence next to each other (as ``FrameDataset.index`` holds them)."""
     runs: list[np.ndarray] = []
     start = 0

@@ -15,6 +15,7 @@ from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
 from fer4d.flame.files import load_flame
+from fer4d.flame.regions import expression_regions
 from fer4d.formats.fit import FitSequence, read_fit, read_fit_header
 from fer4d.formats.store import StoreWriter, sequence_key
 from fer4d.progress import progress
@@ -75,8 +76,9 @@ def build_store(
 ) -> dict:
     """Gather fit files into ``out_path`` (HDF5) and write what was dropped to ``report_path``.
 
-    The template is the FLAME model's own (``model_path``: its ``v_template`` in mm and its
-    faces), the mesh every fit deforms; a fit whose vertex count or faces differ from it is
+    The template is the FLAME model's own (``model_path``: its ``v_template`` in mm, its faces
+    and its mouth/eyes/brows regions), the mesh every fit deforms; each sequence gets its neutral
+    mesh (template + the fit's identity blendshapes); a fit whose vertex count or faces differ from it is
     refused with an error naming its file. ``subjects``: every subject the workflow planned
     folds for (default: the subjects of the kept sequences); under ``loso`` each gets its fold,
     so the number of folds never depends on which sequences survive (see ``fold_count``).
@@ -100,7 +102,8 @@ def build_store(
                 continue
             if sequence_key(seq.subject, seq.label) in store:
                 raise InputFileError(path, f"a second sequence for {sequence_key(seq.subject, seq.label)}")
-            kept.append((store.add_sequence(seq), seq.subject, seq.label, len(seq.frame_index)))
+            neutral = model.neutral(seq.params.get("shape", np.zeros(0)))
+            kept.append((store.add_sequence(seq, neutral), seq.subject, seq.label, len(seq.frame_index)))
         if not kept:
             raise ValueError(f"no usable sequence among {len(fit_paths)} fit files")
         keys, kept_subjects, labels, n_frames = map(list, zip(*kept))
@@ -112,6 +115,7 @@ def build_store(
             {"scheme": folds.scheme, "seed": seed, "val_fraction": folds.val_fraction},
             config_hash,
             {"sequences": dropped_sequences, "frames": dropped_frames},
+            expression_regions(model),
         )
     report = {
         "kept_sequences": len(keys),

@@ -16,18 +16,19 @@ from fer4d.formats.hierarchy import read_hierarchy
 from fer4d.formats.store import SPLITS
 from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.progress import progress
-from fer4d.store import MeshStore, VertexStats
+from fer4d.store import MeshStore
 from fer4d.train.autoencoder import AutoencoderOptions, build_model
+from fer4d.train.inputs import InputTransform
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Encoder:
-    """A trained auto-encoder with the normalisation it was trained with."""
+    """A trained auto-encoder with the input transform it was trained with."""
 
     model: SpiralAutoencoder
-    stats: VertexStats
+    transform: InputTransform
     device: torch.device
 
     @property
@@ -46,16 +47,17 @@ def load_encoder(
     model = build_model(hierarchy, AutoencoderOptions.from_dict(checkpoint.options)).to(torch_device)
     model.load_state_dict(checkpoint.model)
     model.eval()
-    return Encoder(model, VertexStats.from_dict(checkpoint.stats), torch_device)
+    return Encoder(model, InputTransform.from_stats(checkpoint.input, checkpoint.stats), torch_device)
 
 
 @torch.no_grad()
-def encode_frames(encoder: Encoder, vertices: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """vertices (T, V, 3) mm → embeddings (T, latent) float32."""
+def encode_frames(encoder: Encoder, vertices: np.ndarray, neutral: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """vertices (T, V, 3) mm of one sequence, its neutral mesh (V, 3) mm → embeddings (T, latent) float32."""
+    neutral = torch.from_numpy(np.ascontiguousarray(neutral, np.float32)).to(encoder.device)
     out = []
     for start in range(0, len(vertices), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(vertices[start : start + batch_size], np.float32))
-        out.append(encoder.model.encode(encoder.stats.normalise(batch.to(encoder.device))).cpu().numpy())
+        out.append(encoder.model.encode(encoder.transform.encode(batch.to(encoder.device), neutral)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, encoder.latent_size), np.float32)
 
 
@@ -76,7 +78,7 @@ def embed_fold(
         def embedded():
             for key in progress(sorted(split_of), f"embed fold {fold}", logger=log):
                 info = store.info(key)
-                embedding = encode_frames(encoder, store.sequence(key))
+                embedding = encode_frames(encoder, store.sequence(key), store.neutral(key))
                 yield EmbeddedSequence(key, info.subject, info.label, info.label_index, split_of[key], embedding)
 
         return write_embeddings(out_path, fold, encoder.latent_size, embedded())

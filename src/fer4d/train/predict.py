@@ -92,9 +92,13 @@ def scan_extension(config: dict[str, Any]) -> str:
     return config["dataset"].get("extension", "wrl")
 
 
-def register_sequence(frames: list[Path], config: dict[str, Any], work_dir: Path, device: str, seed: int) -> np.ndarray:
-    """Ingest and FLAME-fit ``frames`` with the run's options → registered vertices ``(T, V, 3) float32 mm``."""
+def register_sequence(
+    frames: list[Path], config: dict[str, Any], work_dir: Path, device: str, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ingest and FLAME-fit ``frames`` with the run's options → registered vertices ``(T, V, 3)``
+    and the subject's neutral mesh ``(V, 3)`` (``FlameModel.neutral`` of the fitted shape), float32 mm."""
     from fer4d.fitting import FitOptions, fit_sequence_file
+    from fer4d.flame.files import load_flame
     from fer4d.io import IngestOptions, ingest_sequence
 
     subject = frames[0].parent.parent.name or "unknown"
@@ -122,13 +126,15 @@ def register_sequence(frames: list[Path], config: dict[str, Any], work_dir: Path
         problems = read_quarantine(work_dir / "quarantine.json")
         detail = "; ".join(f"{p['file']}: {p['problem']}" for p in problems[:5])
         raise InputFileError(frames[0].parent, f"no usable frames after ingestion and fitting ({detail})")
-    return vertices
+    neutral = load_flame(config["flame"]["model"]).neutral(fit.params.get("shape", np.zeros(0)))
+    return vertices, neutral.astype(np.float32)
 
 
 def classify_vertices(
-    vertices: np.ndarray, hierarchy: Path, folds: list[FoldModels], device: str = "auto"
+    vertices: np.ndarray, neutral: np.ndarray, hierarchy: Path, folds: list[FoldModels], device: str = "auto"
 ) -> dict[str, Any]:
-    """Embed and classify registered ``vertices (T, V, 3)`` with every fold's models of a run.
+    """Embed and classify registered ``vertices (T, V, 3)`` mm of a subject with neutral mesh
+    ``neutral (V, 3)`` mm with every fold's models of a run.
 
     Returns ``{"label", "probabilities": {label: p}, "folds": [{"fold", "label", "probabilities"}]}``
     with the probabilities averaged over the folds.
@@ -138,7 +144,7 @@ def classify_vertices(
     per_fold = []
     for fold in folds:
         encoder = load_encoder(fold.autoencoder, hierarchy, device)
-        embedding = np.asarray(encode_frames(encoder, vertices), dtype=np.float32)  # (T, d)
+        embedding = np.asarray(encode_frames(encoder, vertices, neutral), dtype=np.float32)  # (T, d)
         probs = load_classifier(fold.transformer, device).probabilities([embedding])[0]
         per_fold.append(
             {
@@ -167,6 +173,8 @@ def predict_sequence(
     frames = scan_files(sequence_dir, scan_extension(config))
     log.info("predict: %d scan files in %s", len(frames), sequence_dir)
     with tempfile.TemporaryDirectory(prefix="fer4d-predict-") as tmp:
-        vertices = register_sequence(frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed)
-    result = classify_vertices(vertices, hierarchy, folds, device)
+        vertices, neutral = register_sequence(
+            frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed
+        )
+    result = classify_vertices(vertices, neutral, hierarchy, folds, device)
     return {"sequence": str(sequence_dir), "n_frames": len(vertices), **result}
