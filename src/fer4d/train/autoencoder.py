@@ -48,7 +48,10 @@ class AutoencoderOptions(SectionOptions):
     test accuracy for four levels, latent 32, 20 epochs). ``input``, ``normalise``,
     ``min_std_mm`` and ``identity_mix``: see ``fer4d.train.inputs``; displacement with global
     standardisation chosen on fold 0's validation subjects of the default run (0.120 mm, against
-    0.121 per vertex, 2.31 mm for the absolute input and 2.27 mm with ``identity_mix: 0.5``)."""
+    0.121 per vertex, 2.31 mm for the absolute input and 2.27 mm with ``identity_mix: 0.5``).
+    ``frames_per_sequence: 8`` chosen on the validation subjects of all four folds of the default
+    run: the classifier's validation accuracy equal to every frame's on each fold (92/92/92/100 %),
+    the auto-encoder's validation error 0.17–0.22 mm against 0.10–0.13 mm, an epoch 2.2–3× shorter."""
 
     SECTION = "autoencoder"
 
@@ -59,7 +62,7 @@ class AutoencoderOptions(SectionOptions):
     lr: float = 2e-3
     lr_decay: float = 0.95
     num_workers: int = 0
-    frames_per_sequence: int = 0  # frames of each sequence per epoch (fer4d.store.sampling); 0: all
+    frames_per_sequence: int = 8  # frames of each sequence per epoch (fer4d.store.sampling); 0: all
     input: str = "displacement"
     normalise: str = "global"
     min_std_mm: float = 0.1
