@@ -179,7 +179,9 @@ def test_frames_per_sequence_shortens_the_training_epoch_only(store):
     sampled = AutoencoderOptions(batch_size=1, frames_per_sequence=2)
     assert sum(1 for _ in _loader(frames, sampled, shuffle_seed=1)) == 2 * len(keys)
     assert sum(1 for _ in _loader(frames, sampled, shuffle_seed=None)) == len(frames)  # evaluation: all
-    assert sum(1 for _ in _loader(frames, AutoencoderOptions(batch_size=1, frames_per_sequence=0), shuffle_seed=1)) == len(frames)
+    assert sum(
+        1 for _ in _loader(frames, AutoencoderOptions(batch_size=1, frames_per_sequence=0), shuffle_seed=1)
+    ) == len(frames)
 
 
 def test_the_neutral_mesh_is_the_layer_without_expression_and_its_displacement_is_zero(small_model, store):
