@@ -166,12 +166,30 @@ def _read_off(path: Path) -> Scan:
     return Scan(values.reshape(-1, 3), faces_array)
 
 
+def _read_with_vtk(path: Path):
+    """``pyvista.read(path)``, refusing (``InputFileError``) a file VTK reports an error on.
+
+    VTK's readers report a malformed file on their error output and return what they parsed; a
+    truncated legacy ``.vtk`` file then holds face indices read from uninitialised memory, which
+    can look valid. An error VTK reports is therefore a bad file.
+    """
+    import pyvista as pv
+
+    try:
+        with pv.VtkErrorCatcher(raise_errors=True, send_to_logging=False):
+            return pv.read(path)
+    except RuntimeError as err:
+        message = " ".join(str(err).split())
+        message = message.split("): ", 1)[-1].split(" ERROR: ", 1)[0]  # VTK's first message, without its source line
+        message = message.split(" for file: ", 1)[0]
+        raise InputFileError(path, f"VTK cannot read this {path.suffix[1:].upper()} file: {message[:200]}") from err
+
+
 def read_scan(path: str | os.PathLike, use_vtk: bool = False) -> Scan:
     """Read one scan file → ``Scan`` (vertices in the file's units, triangles).
 
     ``use_vtk``: read VRML through VTK's importer only (the reference the benchmark compares to).
     """
-    import pyvista as pv
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -192,7 +210,7 @@ def read_scan(path: str | os.PathLike, use_vtk: bool = False) -> Scan:
             return _read_off(path)
         if suffix == ".ply":
             _check_ply_complete(path)
-        return _polydata_to_scan(pv.read(path), path)
+        return _polydata_to_scan(_read_with_vtk(path), path)
     except InputFileError:
         raise
     except Exception as err:
