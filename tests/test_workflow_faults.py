@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,12 +34,34 @@ ending in ``_s``): left out of comparisons."""
 
 
 def popen_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
-    """``snakemake`` on the tiny config in its own process group (so a signal reaches every job)."""
+    """``snakemake`` on the tiny config in its own process group (so a signal reaches every job).
+
+    Its output goes to a temporary file (read it with ``output_of``), never to a pipe that no one
+    drains while the test waits: a full pipe would stop Snakemake mid-write. Ctrl-C is restored in
+    the child: a suite started as a shell's background job inherits SIGINT ignored.
+    """
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
     command += ["--directory", str(workdir), "--configfile", str(TINY_CONFIG), *args]
-    return subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    output = tempfile.TemporaryFile("w+")  # noqa: SIM115  (read and closed by output_of)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    process.output = output
+    return process
+
+
+def output_of(process: subprocess.Popen) -> str:
+    """What a ``popen_snakemake`` process printed so far."""
+    process.output.seek(0)
+    text = process.output.read()
+    process.output.seek(0, os.SEEK_END)
+    return text
 
 
 def wait_for(condition, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
@@ -46,7 +69,7 @@ def wait_for(condition, timeout: float, what: str, process: subprocess.Popen | N
     while not condition():
         if process is not None and process.poll() is not None:
             raise AssertionError(
-                f"snakemake ended (status {process.returncode}) before {what}:\n{process.stdout.read()[-3000:]}"
+                f"snakemake ended (status {process.returncode}) before {what}:\n{output_of(process)[-3000:]}"
             )
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -234,8 +257,8 @@ def test_interrupted_and_concurrent_snakemake_resume_to_identical_results(tiny_l
     )
     concurrent = snakemake(tmp_path, "-c1")
     assert concurrent.returncode != 0 and LOCK_MESSAGE in concurrent.stdout + concurrent.stderr
-    output = third.communicate(timeout=1800)[0]
-    assert third.returncode == 0, output[-5000:]
+    third.wait(1800)
+    assert third.returncode == 0, output_of(third)[-5000:]
     assert {k: v for k, v in fit_files(results).items() if k in fitted} == fitted
     for name in FINAL_OUTPUTS:
         assert_same_file(results / name, tiny_local_run / "results" / name)
@@ -302,7 +325,7 @@ def kill_job_after(workdir: Path, rule: str, target: Path, delay: float) -> list
     killed = job_processes(workdir, rule)
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
-    run.communicate(timeout=300)
+    run.wait(300)
     assert not killed or run.returncode != 0, "snakemake succeeded although its job was killed"
     return killed
 
