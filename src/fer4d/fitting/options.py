@@ -19,7 +19,9 @@ class FitOptions(SectionOptions):
     ``pose_joints`` are the joints whose rotation is fitted (0 global, 1 neck, 2 jaw, 3/4 eyes);
     The Gauss–Newton matrix is estimated on at most ``hessian_vertices`` paired vertices per
     step (0 = all). By default the neck (redundant with the global rotation over a face scan) and the eyes
-    (scanners see no eyeballs) stay at zero.
+    (scanners see no eyeballs) stay at zero. ``smoothness`` 0.003 (was 0.01) was chosen on the
+    harder synthetic setting's seeds 3 and 4 (not the reported seeds 0-2) by the error of each
+    frame's motion from the first (fit against ground truth): 0.01 lagged fast expression changes.
     """
 
     SECTION = "fit"
@@ -43,7 +45,7 @@ class FitOptions(SectionOptions):
     shape_prior: float = 1.0e-3
     expression_prior: float = 1.0e-3
     pose_prior: float = 1.0
-    smoothness: float = 1.0e-2
+    smoothness: float = 3.0e-3
     chunk_frames: int = 64
     outlier_mm: float = 5.0
     flag_median_mm: float = 1.0
