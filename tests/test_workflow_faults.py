@@ -42,7 +42,7 @@ def popen_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
     """
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
     command += ["--directory", str(workdir), "--configfile", str(TINY_CONFIG), *args]
-    output = tempfile.TemporaryFile("w+")  # noqa: SIM115  (read and closed by output_of)
+    output = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed when the process object is collected)
     process = subprocess.Popen(
         command,
         cwd=ROOT,

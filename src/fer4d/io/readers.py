@@ -190,7 +190,6 @@ def read_scan(path: str | os.PathLike, use_vtk: bool = False) -> Scan:
 
     ``use_vtk``: read VRML through VTK's importer only (the reference the benchmark compares to).
     """
-
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SCAN_EXTENSIONS:
