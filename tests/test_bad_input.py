@@ -24,8 +24,9 @@ import pyvista as pv
 
 import fer4d.io.isolated as isolated
 from fer4d.errors import InputFileError
-from fer4d.io import IngestOptions, ingest_sequence
+from fer4d.io.ingest import ingest_sequence
 from fer4d.io.isolated import IsolatedReader
+from fer4d.io.options import IngestOptions
 from fer4d.io.readers import read_scan
 from test_io import GRID, QUADS, TRIANGLES, write_bu4dfe_wrl
 

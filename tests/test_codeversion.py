@@ -100,7 +100,7 @@ def test_editing_the_classifier_reruns_no_auto_encoder(tiny_local_run, tmp_path)
 def test_editing_the_synthetic_face_reruns_no_fit_of_a_real_dataset(tiny_local_run, tmp_path):
     """A directory dataset (the tiny run's raw scans, read as real data): fit one sequence, then
     edit the synthetic face generator (nothing is planned) and a fitting module (the fit is)."""
-    from fer4d.io import discover_sequences
+    from fer4d.io.layouts import discover_sequences
 
     raw = tiny_local_run / "results" / "raw"
     entry = discover_sequences(raw)[0]

@@ -14,19 +14,13 @@ import pyvista as pv
 from fer4d.cli import main as cli
 from fer4d.errors import InputFileError
 from fer4d.formats.groundtruth import GroundTruth, write_ground_truth
-from fer4d.io import (
-    IngestOptions,
-    Scan,
-    clean_scan,
-    discover_sequences,
-    guess_scale_to_mm,
-    ingest_sequence,
-    label_for_folder,
-    natural_key,
-    read_scan,
-    read_sequence,
-    unknown_label_folders,
-)
+from fer4d.formats.ingested import read_sequence
+from fer4d.io.clean import clean_scan, guess_scale_to_mm
+from fer4d.io.ingest import ingest_sequence
+from fer4d.io.layouts import discover_sequences, label_for_folder, natural_key, unknown_label_folders
+from fer4d.io.options import IngestOptions
+from fer4d.io.readers import read_scan
+from fer4d.io.scan import Scan
 
 # A small open surface: a 6×6 grid of quads (36 vertices) bent into a shallow dome, ~150 mm wide.
 _u, _v = np.meshgrid(np.linspace(-75, 75, 6), np.linspace(-90, 90, 6))

@@ -13,7 +13,9 @@ from fer4d.errors import InputFileError
 from fer4d.fitting import fit_sequence, fit_sequence_file
 from fer4d.flame.model import save_flame_npz
 from fer4d.formats.groundtruth import GroundTruth, write_ground_truth
-from fer4d.io import IngestOptions, ingest_sequence, read_sequence
+from fer4d.formats.ingested import read_sequence
+from fer4d.io.ingest import ingest_sequence
+from fer4d.io.options import IngestOptions
 from fer4d.store.writer import empty_fit_reason
 from test_fit import FAST, write_ingested
 from test_fit_scans import simulate, small_model  # noqa: F401  (fixture)

@@ -239,13 +239,12 @@ def test_render_frames_shows_scan_and_truth(rig, tmp_path):
 
 
 def test_ingestion_reader_and_cli_render_read_the_written_files(dataset, model_path, tmp_path):
-    """The project's scan reader (fer4d.io.read_scan) reads what is written here."""
-    io = pytest.importorskip("fer4d.io")
-    if not hasattr(io, "read_scan"):
-        pytest.skip("fer4d.io.read_scan has not landed")
+    """The project's scan reader (fer4d.io.readers.read_scan) reads what is written here."""
+    from fer4d.io.readers import read_scan
+
     root, _ = dataset
     path = root / "F001" / "Disgust" / "003.wrl"
-    scan = io.read_scan(path)
+    scan = read_scan(path)
     xyz, tri = parse_vrml(path)
     np.testing.assert_allclose(scan.vertices, xyz, atol=1e-6)
     np.testing.assert_array_equal(scan.faces, tri)

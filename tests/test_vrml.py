@@ -7,7 +7,7 @@ import pytest
 
 from fer4d.bench.ingest import dome_grid
 from fer4d.errors import InputFileError
-from fer4d.io import read_scan
+from fer4d.io.readers import read_scan
 from fer4d.io.vrml import read_indexed_face_sets
 from fer4d.synth.writers import write_scan
 

@@ -1,6 +1,7 @@
 """Rule ingest: read, clean and store one raw scan sequence; quarantine the bad files."""
 
-from fer4d.io import IngestOptions, ingest_sequence
+from fer4d.io.ingest import ingest_sequence
+from fer4d.io.options import IngestOptions
 from fer4d.logs import script_logging
 
 with script_logging(snakemake.log[0], "rule ingest"):

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from fer4d.bench.output import emit
-from fer4d.io import IngestOptions, ingest_sequence, read_scan
+from fer4d.io.ingest import ingest_sequence
+from fer4d.io.options import IngestOptions
+from fer4d.io.readers import read_scan
 from fer4d.synth.writers import write_scan
 
 

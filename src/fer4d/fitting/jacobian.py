@@ -106,13 +106,13 @@ def vertex_jacobian(
     n_pose = basis.shape[0]
     d_blended = weights @ d_transforms[..., :3, :].reshape(n_pose, batch, N_JOINTS, 12)
     d_blended = d_blended.reshape(n_pose, batch, n_vertices, 3, 4)
-    pose_columns = (d_blended[..., :3] * corrected[None, :, :, None, :]).sum(-1) + d_blended[..., 3]
+    pose_columns = (d_blended[..., :3] @ corrected[None, ..., None])[..., 0] + d_blended[..., 3]
     for column, joint in enumerate(j for j in joints for _ in range(3)):
         if joint:
             offset = torch.einsum(
                 "bf,acf->bac", d_rotations[column, :, joint].reshape(batch, 9), correctives[:, :, joint - 1]
             )
-            pose_columns[column] += (rotation * offset[:, :, None, :]).sum(-1)
+            pose_columns[column] += (rotation @ offset[..., None])[..., 0]
 
     translation = torch.eye(3, dtype=pose.dtype, device=pose.device).expand(batch, n_vertices, 3, 3)
     return torch.cat([coefficient_columns, pose_columns.permute(1, 2, 3, 0), translation], dim=-1)

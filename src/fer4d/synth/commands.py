@@ -12,7 +12,7 @@ import numpy as np
 
 from fer4d.errors import InputFileError
 from fer4d.formats.groundtruth import read_ground_truth
-from fer4d.io import read_scan
+from fer4d.io.readers import read_scan
 from fer4d.synth.layout import FOLDERS
 from fer4d.synth.options import FORMATS, UNITS, SynthOptions
 from fer4d.synth.render import render_frames
@@ -52,7 +52,7 @@ def render_sequence(
     model_faces: np.ndarray | None = None,
 ) -> Path:
     """Render ``n_frames`` evenly spaced frames of one written sequence (see ``render_frames``);
-    scans are read with ``fer4d.io.read_scan``, as ingestion reads them."""
+    scans are read with ``fer4d.io.readers.read_scan``, as ingestion reads them."""
     if label not in FOLDERS:
         raise ValueError(f"unknown label {label!r}; expected one of {sorted(FOLDERS)}")
     folder = Path(dataset_dir) / subject / FOLDERS[label]

@@ -99,7 +99,8 @@ def register_sequence(
     and the subject's neutral mesh ``(V, 3)`` (``FlameModel.neutral`` of the fitted shape), float32 mm."""
     from fer4d.fitting import FitOptions, fit_sequence_file
     from fer4d.flame.files import load_flame
-    from fer4d.io import IngestOptions, ingest_sequence
+    from fer4d.io.ingest import ingest_sequence
+    from fer4d.io.options import IngestOptions
 
     subject = frames[0].parent.parent.name or "unknown"
     ingested, fitted = work_dir / "sequence.h5", work_dir / "fit.h5"
