@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -207,3 +209,16 @@ def test_chunked_fit_shares_one_identity_and_still_recovers(clean_fit, small_mod
     )
     assert chunked.vertices.shape == (4, small_model.n_vertices, 3)
     assert_recovers(chunked.vertices_scan, sequence, small_model, limit_mm=1.0)
+
+
+def test_bench_fit_prints_its_json_record_last(capsys):
+    """``fer4d bench fit --json``: speed (wall and CPU) and accuracy of one small synthetic fit."""
+    from fer4d.cli import main as cli
+
+    argv = ["bench", "fit", "--json", "--vertices", "1000", "--scan-points", "3000", "--frames", "8", "--threads", "1"]
+    assert cli(argv) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["benchmark"] == "fit" and record["frames"] == 8 and record["threads"] == 1
+    assert record["frames_per_s"] == pytest.approx(8 / record["fit_s"], rel=0.01)
+    assert 0 < record["fit_cpu_s"] < 3 * record["fit_s"] + 1  # one torch thread, and KD-tree threads
+    assert record["v2v_face_median_mm"] < 1.0 and record["v2v_median_mm"] < 1.5  # noise 0.2 mm
