@@ -84,9 +84,8 @@ def skin(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor
     batch, n_joints = transforms.shape[:2]
     rows = transforms[:, :, :3, :].reshape(batch, n_joints, 12)
     blended = (weights @ rows).reshape(batch, -1, 3, 4)  # (B, V, 3, 4) per-vertex transform
-    return (blended[..., :3] @ vertices[..., None])[..., 0] + blended[
-        ..., 3
-    ]  # a batched product: 3x faster than (x * y).sum
+    # a batched (3, 3) @ (3, 1) product: 3x faster here than multiplying and summing
+    return (blended[..., :3] @ vertices[..., None])[..., 0] + blended[..., 3]
 
 
 def barycentric_points(
