@@ -95,8 +95,10 @@ def _fake_pipeline(monkeypatch, calls):
     """Stand-ins for ingestion, fitting and the encoder that record their calls; the 'fit' is a
     (4 frames, 5 vertices) sequence whose encoder output is its first 4 coordinates."""
     io = types.ModuleType("fer4d.io")
-    io.IngestOptions = types.SimpleNamespace(from_dict=lambda d: ("ingest-options", d))
-    io.ingest_sequence = lambda frames, out, quarantine, subject, label, options, strict: (
+    io_options = types.ModuleType("fer4d.io.options")
+    io_options.IngestOptions = types.SimpleNamespace(from_dict=lambda d: ("ingest-options", d))
+    io_ingest = types.ModuleType("fer4d.io.ingest")
+    io_ingest.ingest_sequence = lambda frames, out, quarantine, subject, label, options, strict: (
         calls.append(("ingest", [f.name for f in frames], subject, options)) or quarantine.write_text("[]")
     )
 
@@ -117,7 +119,14 @@ def _fake_pipeline(monkeypatch, calls):
 
     embed.encode_frames = encode_frames
     io.__path__ = fitting.__path__ = []  # packages without CLI commands for the CLI's discovery
-    for name, module in (("fer4d.io", io), ("fer4d.fitting", fitting), ("fer4d.train.embed", embed)):
+    stand_ins = {
+        "fer4d.io": io,
+        "fer4d.io.options": io_options,
+        "fer4d.io.ingest": io_ingest,
+        "fer4d.fitting": fitting,
+        "fer4d.train.embed": embed,
+    }
+    for name, module in stand_ins.items():
         monkeypatch.setitem(sys.modules, name, module)
 
 
