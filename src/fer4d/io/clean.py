@@ -66,11 +66,12 @@ def first_occurrences(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts = np.concatenate([[True], (ordered[1:] != ordered[:-1]).any(axis=1)])
     run = np.cumsum(starts) - 1  # (N,) run of each sorted row
     run_first = order[starts]  # (U,) first row of each run
+    by_appearance = np.argsort(run_first)  # runs in order of their first row (all distinct)
     rank = np.empty(len(run_first), np.int64)
-    rank[np.argsort(run_first, kind="stable")] = np.arange(len(run_first))
+    rank[by_appearance] = np.arange(len(run_first))
     group = np.empty(len(rows), np.int64)
     group[order] = rank[run]
-    return np.sort(run_first), group
+    return run_first[by_appearance], group
 
 
 def _face_areas(scan: Scan) -> np.ndarray:
