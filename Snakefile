@@ -22,6 +22,7 @@ include: "workflow/rules/store.smk"
 include: "workflow/rules/hierarchy.smk"
 include: "workflow/rules/autoencoder.smk"
 include: "workflow/rules/transformer.smk"
+include: "workflow/rules/baselines.smk"
 include: "workflow/rules/report.smk"
 
 

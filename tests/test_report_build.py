@@ -11,7 +11,7 @@ import pytest
 
 from fer4d import LABELS
 from fer4d.errors import InputFileError
-from fer4d.report.build import ReportInputs, build_report
+from fer4d.report.build import ReportInputs, baselines_by_kind, build_report
 
 # fold 0: 3 items, 2 right; fold 1: 4 items, 2 right.
 FOLDS = [
@@ -226,3 +226,60 @@ def test_autoencoder_test_error_is_found_defensively(tmp_path, metrics, expected
     path.write_text(json.dumps({"history": {"train_loss": [0.3, 0.2], "epoch": [1, 2]}, **metrics}))
     curves, error, regions = read_autoencoder_metrics(path)
     assert curves == {"train_loss": [0.3, 0.2]} and error == expected and regions == {}
+
+
+def write_baseline_predictions(tmp_path, inputs, kind, wrong_per_fold):
+    """A baseline's per-fold predictions of the transformer's test sequences, the first
+    ``wrong_per_fold[i]`` of fold ``i`` predicted as another class."""
+    paths = []
+    for fold, path in enumerate(inputs.predictions):
+        data = json.loads(path.read_text())
+        for item in data["items"][: wrong_per_fold[fold]]:
+            item["pred"] = next(label for label in LABELS if label != item["true"])
+        for item in data["items"][wrong_per_fold[fold] :]:
+            item["pred"] = item["true"]
+        paths.append(tmp_path / f"{kind}{fold}.json")
+        paths[-1].write_text(json.dumps(data))
+    return paths
+
+
+def test_report_tables_the_baselines_on_the_same_folds(tmp_path):
+    inputs = write_fold_outputs(tmp_path)
+    inputs.baselines = {
+        "apex_linear": write_baseline_predictions(tmp_path, inputs, "apex", [3, 0]),  # 4/7, folds 0 and 1
+        "gru": write_baseline_predictions(tmp_path, inputs, "gru", [0, 0]),  # 7/7
+    }
+    build_report(inputs, tmp_path / "report")
+    baselines = json.loads((tmp_path / "report" / "metrics.json").read_text())["baselines"]
+    assert list(baselines) == ["transformer", "apex_linear", "gru"]
+    assert baselines["transformer"]["accuracy"] == pytest.approx(4 / 7)
+    assert baselines["apex_linear"]["accuracy"] == pytest.approx(4 / 7)
+    assert [f["accuracy"] for f in baselines["apex_linear"]["folds"]] == [0.0, 1.0]
+    assert (
+        baselines["apex_linear"]["fold_mean"]["accuracy"] == 0.5
+        and baselines["apex_linear"]["fold_std"]["accuracy"] == 0.5
+    )
+    assert baselines["gru"]["balanced_accuracy"] == 1.0 and baselines["gru"]["n"] == 7
+    summary = (tmp_path / "report" / "report.md").read_text()
+    assert "| apex frame embedding + linear (no temporal model) | 57.1% | " in summary
+    assert (
+        "| 50.0% ± 50.0% |" in summary and "| bidirectional GRU on the same embeddings | 100.0% | 100.0% |" in summary
+    )
+
+
+def test_report_refuses_a_baseline_tested_on_other_sequences(tmp_path):
+    inputs = write_fold_outputs(tmp_path)
+    paths = write_baseline_predictions(tmp_path, inputs, "gru", [0, 0])
+    data = json.loads(paths[1].read_text())
+    data["items"] = data["items"][1:]
+    paths[1].write_text(json.dumps(data))
+    inputs.baselines = {"gru": paths}
+    with pytest.raises(InputFileError, match="gru1.json.*other test sequences"):
+        build_report(inputs, tmp_path / "report")
+
+
+def test_baseline_paths_split_by_kind_in_kind_major_order():
+    assert baselines_by_kind(["a0", "a1", "b0", "b1"], ["a", "b"]) == {"a": ["a0", "a1"], "b": ["b0", "b1"]}
+    assert baselines_by_kind([], []) == {}
+    with pytest.raises(ValueError, match="do not split"):
+        baselines_by_kind(["a0", "a1", "b0"], ["a", "b"])

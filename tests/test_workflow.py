@@ -23,6 +23,7 @@ STAGES = [
     "train_autoencoder",
     "embed",
     "train_transformer",
+    "train_baseline",
     "memory_benchmark",
     "report",
     "quarantine",
@@ -39,6 +40,7 @@ def test_dry_run_plans_every_stage(tmp_path):
     n_sequences = tiny["synthetic"]["subjects"] * len(LABELS)
     assert jobs["ingest"] == jobs["fit"] == n_sequences
     assert jobs["train_autoencoder"] == jobs["embed"] == jobs["train_transformer"] == tiny["folds"]["k"]
+    assert jobs["train_baseline"] == tiny["folds"]["k"] * len(tiny["baselines"]["kinds"])
 
 
 def test_config_is_validated_with_a_clear_error(tmp_path):
@@ -75,7 +77,12 @@ def test_end_to_end_produces_a_report(tiny_local_run):
     reconstruction = metrics["reconstruction"]  # the auto-encoder's test error per fold and region
     assert len(reconstruction["regions"]) == tiny["folds"]["k"]
     assert set(reconstruction["summary"]) == {"all", "mouth", "eyes", "brows"}
-    assert "| mean ± std |" in (tiny_local_run / "results" / "report" / "report.md").read_text()
+    summary = (tiny_local_run / "results" / "report" / "report.md").read_text()
+    assert "| mean ± std |" in summary and "### Baselines on the same folds" in summary
+    baselines = metrics["baselines"]  # the transformer and each baseline, on the same folds
+    assert list(baselines) == ["transformer", *tiny["baselines"]["kinds"]]
+    assert all(b["n"] == n_sequences and len(b["folds"]) == tiny["folds"]["k"] for b in baselines.values())
+    assert baselines["transformer"]["accuracy"] == metrics["accuracy"]
     for name in ["confusion_matrix.png", "confusion_matrix.svg", "training_curves.png"]:
         assert (tiny_local_run / "results" / "report" / name).stat().st_size > 1000
     with h5py.File(tiny_local_run / "results" / "store" / "dataset.h5") as store:
@@ -100,8 +107,12 @@ def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run, tm
     result = snakemake(tiny_local_run, "-n", "-c1", "--configfile", str(changed))
     assert result.returncode == 0, result.stderr
     jobs = planned_jobs(result.stdout)
-    assert set(jobs) == {"train_transformer", "report", "run_config", "all"}, jobs
-    assert jobs["train_transformer"] == tiny["folds"]["k"]
+    # The GRU baseline shares the transformer's training recipe; the linear ones do not.
+    assert set(jobs) == {"train_transformer", "train_baseline", "report", "run_config", "all"}, jobs
+    assert jobs["train_transformer"] == jobs["train_baseline"] == tiny["folds"]["k"]
+    outputs = [line for line in result.stdout.splitlines() if line.strip().startswith("output:")]
+    rerun = [line for line in outputs if "/baselines/" in line]
+    assert len(rerun) == tiny["folds"]["k"] and all(line.endswith("/gru.json") for line in rerun), rerun
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ SECTIONS = {
     "hierarchy": "fer4d.mesh.options:HierarchyOptions",
     "autoencoder": "fer4d.train.autoencoder:AutoencoderOptions",
     "transformer": "fer4d.train.classifier.options:TransformerOptions",
+    "baselines": "fer4d.train.classifier.options:BaselineOptions",
     "memory_benchmark": "fer4d.bench.memory:MemoryBenchmarkOptions",
 }
 """Config section → ``module:OptionsClass``."""

@@ -65,6 +65,7 @@ SCANS = discover()
 SEQUENCES = sorted(SCANS)
 SUBJECTS = sorted({subject for subject, _ in SEQUENCES})
 FOLDS = list(range(fold_count(FoldOptions.from_dict(config["folds"]), SUBJECTS)))
+BASELINES = config["baselines"]["kinds"]
 
 
 def options(section, keys=None):
@@ -142,6 +143,34 @@ def run_models():
             for fold in FOLDS
         ],
     }
+
+
+# What each kind uses of the config, so that a change reruns only the baselines it concerns:
+# the linear ones use the transformer's features; the GRU its features and training recipe.
+TRANSFORMER_FEATURES = ("relative_to_first", "scale_per_channel", "balance")
+TRANSFORMER_RECIPE = TRANSFORMER_FEATURES + (
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "dropout",
+    "crop_min",
+    "speed_min",
+    "speed_max",
+    "ensemble",
+)
+
+
+def baseline_params(section):
+    """The params function of a config section's keys that baseline {kind} depends on."""
+
+    def chosen(wildcards):
+        gru = wildcards.kind == "gru"
+        if section == "transformer":
+            return options(section, TRANSFORMER_RECIPE if gru else TRANSFORMER_FEATURES)
+        return options(section, ("gru_hidden", "gru_layers") if gru else ("linear_l2",))
+
+    return chosen
 
 
 def report_file(name):

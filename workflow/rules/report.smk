@@ -30,6 +30,10 @@ rule report:
     input:
         predictions=per_fold(rules.train_transformer.output.predictions),
         histories=per_fold(rules.train_transformer.output.history),
+        # Kind-major: every fold of the first kind, then of the next (params.baseline_kinds).
+        baselines=expand(
+            rules.train_baseline.output.predictions, kind=BASELINES, fold=FOLDS
+        ),
         autoencoder_metrics=per_fold(rules.train_autoencoder.output.metrics),
         store=rules.store.output.store,
         memory=rules.memory_benchmark.output[0],
@@ -84,6 +88,7 @@ rule report:
         runtime=stage("report", "runtime"),
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+        baseline_kinds=BASELINES,
         code=code("report"),
     script:
         "../scripts/report.py"

@@ -19,6 +19,7 @@ from fer4d.atomic import atomic_path, write_json
 from fer4d.errors import InputFileError
 from fer4d.report import plots
 from fer4d.report.autoencoder import read_autoencoder_metrics, summarise_regions
+from fer4d.report.baselines import baseline_table
 from fer4d.report.classification import cross_validated_metrics, write_confusion_csv, write_metrics_csv
 from fer4d.report.example import choose_example
 from fer4d.report.files import REPORT_FILES
@@ -36,6 +37,7 @@ class ReportInputs:
     """Everything the report reads. Per-fold lists are in fold order.
 
     ``predictions`` / ``histories``: ``train_transformer``'s predictions and history JSON;
+    ``baselines``: kind → ``train_baseline``'s per-fold predictions JSON;
     ``autoencoder_metrics``: ``train_autoencoder``'s metrics JSON; ``store``: ``dataset.h5``;
     ``memory``: ``fer4d bench memory`` JSON; ``examples``: ``(fit, ingested scan or None)``
     pairs of sequences the report may render, of which it draws the first one kept in the store
@@ -45,10 +47,19 @@ class ReportInputs:
 
     predictions: list[PathLike]
     histories: list[PathLike] = field(default_factory=list)
+    baselines: dict[str, list[PathLike]] = field(default_factory=dict)
     autoencoder_metrics: list[PathLike] = field(default_factory=list)
     store: PathLike | None = None
     memory: PathLike | None = None
     examples: list[tuple[PathLike, PathLike | None]] = field(default_factory=list)
+
+
+def baselines_by_kind(paths: list[PathLike], kinds: list[str]) -> dict[str, list[PathLike]]:
+    """Kind-major ``paths`` (every fold of ``kinds[0]``, then of ``kinds[1]``, ...) → kind → paths."""
+    if len(paths) % max(len(kinds), 1) or (paths and not kinds):
+        raise ValueError(f"{len(paths)} baseline prediction files do not split over the kinds {kinds}")
+    per_kind = len(paths) // max(len(kinds), 1)
+    return {kind: paths[i * per_kind : (i + 1) * per_kind] for i, kind in enumerate(kinds)}
 
 
 def _read_json(path: PathLike, what: str):
@@ -131,13 +142,15 @@ def _memory(inputs: ReportInputs, out: Path) -> dict | None:
 
 def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     """Write every report file into ``out_dir``; return the metrics dict (as in ``metrics.json``:
-    the classification metrics and, under ``reconstruction``, the auto-encoder's test error per
-    fold and region with its mean ± std over folds)."""
+    the classification metrics; under ``reconstruction``, the auto-encoder's test error per
+    fold and region with its mean ± std over folds; under ``baselines``, the transformer and each
+    baseline kind scored on the same folds, :func:`fer4d.report.baselines.baseline_table`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = _classification(inputs, out)
     reconstruction = _training(inputs, out)
     metrics["reconstruction"] = {key: reconstruction[key] for key in ("test_error_mm", "regions", "summary")}
+    metrics["baselines"] = baseline_table(inputs.predictions, inputs.baselines)
     write_json(out / REPORT_FILES["metrics"], metrics)
     registration = _registration(inputs, out)
     memory = _memory(inputs, out)

@@ -60,6 +60,39 @@ def _reconstruction_table(reconstruction: dict) -> list[str]:
     ]
 
 
+BASELINE_NAMES = {
+    "transformer": "transformer on auto-encoder embeddings (ours)",
+    "gru": "bidirectional GRU on the same embeddings",
+    "mean_linear": "mean-pooled embeddings + linear",
+    "apex_linear": "apex frame embedding + linear (no temporal model)",
+}
+
+
+def _baseline_lines(baselines: dict) -> list[str]:
+    """The transformer against its baselines on the same folds: pooled accuracy, balanced
+    accuracy, macro F1, and accuracy per fold as mean ± std."""
+    if len(baselines) < 2:
+        return []
+    rows = [
+        (
+            BASELINE_NAMES.get(kind, kind),
+            _percent(b["accuracy"]),
+            _percent(b["balanced_accuracy"]),
+            b["macro_f1"],
+            f"{_percent(b['fold_mean']['accuracy'])} ± {_percent(b['fold_std']['accuracy'])}",
+        )
+        for kind, b in baselines.items()
+    ]
+    return [
+        "### Baselines on the same folds",
+        "",
+        "What the spatial half (the embeddings) and the temporal half (the sequence model) each "
+        "contribute: every row is trained and tested on the same folds, embeddings and features.",
+        "",
+        *_table(["classifier", "accuracy", "balanced accuracy", "macro F1", "accuracy per fold"], rows),
+    ]
+
+
 def render_summary(metrics: dict, registration: dict | None, reconstruction: dict, memory: dict | None) -> str:
     """Markdown text of the whole report (figure files are expected beside ``report.md``)."""
     mean, std = metrics["fold_mean"], metrics["fold_std"]
@@ -85,6 +118,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         ["fold", "test sequences", "accuracy", "balanced accuracy", "macro F1"],
         [(f["fold"], f["n"], f["accuracy"], f["balanced_accuracy"], f["macro_f1"]) for f in metrics["folds"]],
     )
+    lines += _baseline_lines(metrics.get("baselines") or {})
     lines += [
         "## Training",
         "",

@@ -1,12 +1,19 @@
-"""The classifier's data: per-frame features of an embedding, their standardisation, sequence
-augmentation, batching and class weights."""
+"""The classifier's data: a fold's features read from its embeddings file, per-frame features of
+an embedding, their standardisation, sequence augmentation, batching and class weights."""
 
 from __future__ import annotations
 
 import math
+import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from fer4d.errors import InputFileError
+from fer4d.formats.embeddings import EmbeddedSequence, read_embeddings
+from fer4d.formats.predictions import Prediction
+from fer4d.formats.store import SPLITS
 
 
 def frame_features(embedding: np.ndarray, relative_to_first: bool) -> np.ndarray:
@@ -81,3 +88,52 @@ def class_weights(label_indices: list[int], n_classes: int) -> torch.Tensor:
     counts = np.bincount(label_indices, minlength=n_classes).astype(np.float64)
     weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1), 0.0)
     return torch.tensor(weights, dtype=torch.float32)
+
+
+@dataclass
+class FoldFeatures:
+    """One fold's classifier inputs, by split (``train``, ``val``, ``test``).
+
+    ``features``: standardised ``(T_i, d)`` per sequence, in the order of ``sequences``;
+    ``labels``: class indices; ``selection_split``: where epochs and settings are chosen
+    (``val``, or ``train`` when the fold has no validation subjects).
+    """
+
+    fold: int
+    sequences: dict[str, list[EmbeddedSequence]]
+    features: dict[str, list[np.ndarray]]
+    labels: dict[str, list[int]]
+    selection_split: str
+    scaler: FeatureScaler
+
+    @property
+    def in_dim(self) -> int:
+        return self.features["train"][0].shape[1]
+
+    def test_predictions(self, probs: np.ndarray, labels: list[str]) -> list[Prediction]:
+        """The test sequences' predictions from their class probabilities ``(N_test, C)``."""
+        return [
+            Prediction(s.key, s.subject, labels[s.label_index], labels[int(p.argmax())], [float(v) for v in p])
+            for s, p in zip(self.sequences["test"], probs)
+        ]
+
+
+def read_fold_features(
+    embeddings_path: str | os.PathLike, relative_to_first: bool, scale_per_channel: bool
+) -> FoldFeatures:
+    """A fold's embeddings file → its :class:`FoldFeatures`, standardised with the training
+    frames' statistics (:class:`FeatureScaler`)."""
+    fold, sequences = read_embeddings(embeddings_path)
+    by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
+    if not by_split["train"]:
+        raise InputFileError(embeddings_path, "no sequences with split 'train'")
+    raw = {split: [frame_features(s.embedding, relative_to_first) for s in seqs] for split, seqs in by_split.items()}
+    scaler = FeatureScaler.fit(raw["train"], scale_per_channel)
+    return FoldFeatures(
+        fold=fold,
+        sequences=by_split,
+        features={split: [scaler(f) for f in feats] for split, feats in raw.items()},
+        labels={split: [s.label_index for s in seqs] for split, seqs in by_split.items()},
+        selection_split="val" if by_split["val"] else "train",
+        scaler=scaler,
+    )

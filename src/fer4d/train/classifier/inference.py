@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from fer4d.device import resolve_device
 from fer4d.errors import InputFileError
@@ -19,10 +20,11 @@ from fer4d.train.classifier.options import TransformerOptions
 
 @torch.no_grad()
 def predict_probabilities(
-    models: list[ExpressionTransformer], features: list[np.ndarray], device: torch.device, batch_size: int = 32
+    models: list[nn.Module], features: list[np.ndarray], device: torch.device, batch_size: int = 32
 ) -> np.ndarray:
     """Class probabilities ``(N, n_classes)`` of standardised ``features`` (list of ``(T_i, d)``),
-    averaged over the ensemble ``models``."""
+    averaged over the ensemble ``models`` (each ``forward(x, mask)`` → logits, with a linear
+    ``head``: the transformer or the GRU)."""
     for model in models:
         model.eval()
     chunks = []

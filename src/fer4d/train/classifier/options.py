@@ -62,3 +62,35 @@ class TransformerOptions(SectionOptions):
             dropout=self.dropout,
             pooling=self.pooling,
         )
+
+
+BASELINE_KINDS = ("apex_linear", "mean_linear", "gru")
+"""The baselines of the temporal transformer (``fer4d.train.classifier.baselines``)."""
+
+
+@dataclass(frozen=True)
+class BaselineOptions(SectionOptions):
+    """Options of the ``train_baseline`` stage (config section ``baselines``): which baselines
+    run beside the transformer on the same folds and embeddings, and their own settings. The
+    GRU trains with the transformer's recipe (epochs, optimiser, augmentation, ensemble)."""
+
+    SECTION = "baselines"
+
+    kinds: tuple[str, ...] = BASELINE_KINDS
+    linear_l2: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    gru_hidden: int = 64
+    gru_layers: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kinds", tuple(self.kinds))
+        object.__setattr__(self, "linear_l2", tuple(float(v) for v in self.linear_l2))
+        problems = []
+        unknown = [kind for kind in self.kinds if kind not in BASELINE_KINDS]
+        if unknown or len(set(self.kinds)) != len(self.kinds):
+            problems.append(f"kinds must be distinct names from {BASELINE_KINDS}, got {list(self.kinds)}")
+        if not self.linear_l2 or min(self.linear_l2) < 0:
+            problems.append(f"linear_l2 must be a non-empty list of values >= 0, got {list(self.linear_l2)}")
+        if min(self.gru_hidden, self.gru_layers) < 1:
+            problems.append("gru_hidden and gru_layers must be >= 1")
+        if problems:
+            raise ValueError("invalid baselines options: " + "; ".join(problems))

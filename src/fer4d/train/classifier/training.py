@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,14 +30,12 @@ from torch import nn
 from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.device import resolve_device, seed_everything
-from fer4d.errors import InputFileError
 from fer4d.formats.checkpoints import ClassifierCheckpoint, write_classifier_checkpoint
-from fer4d.formats.embeddings import read_embeddings
-from fer4d.formats.predictions import Prediction, write_predictions
+from fer4d.formats.predictions import write_predictions
 from fer4d.formats.store import SPLITS
 from fer4d.models.transformer import ExpressionTransformer
 from fer4d.progress import progress
-from fer4d.train.classifier.features import FeatureScaler, augment, class_weights, frame_features, pad_batch
+from fer4d.train.classifier.features import FeatureScaler, augment, class_weights, pad_batch, read_fold_features
 from fer4d.train.classifier.inference import predict_probabilities
 from fer4d.train.classifier.options import TransformerOptions
 
@@ -86,14 +85,21 @@ def train_member(
     device: torch.device,
     seed: int,
     fold: int,
-) -> tuple[ExpressionTransformer, dict[str, Any]]:
-    """Train one transformer from ``seed`` on ``features["train"]`` (standardised, list of
-    ``(T_i, d)``) and return it at its best epoch on ``selection_split``, with its history
-    ``{"seed", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy, val_loss, val_accuracy}]}``."""
+    build_model: Callable[[int, int], nn.Module] | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Train one sequence classifier from ``seed`` on ``features["train"]`` (standardised, list
+    of ``(T_i, d)``) and return it at its best epoch on ``selection_split``, with its history
+    ``{"seed", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy, val_loss, val_accuracy}]}``.
+
+    ``build_model(in_dim, n_classes)`` makes the untrained model (called after seeding); by
+    default the transformer of ``options``. Any module with ``forward(x, mask)`` → logits trains
+    the same way (the GRU baseline does)."""
     generator = seed_everything(seed)
     rng = np.random.default_rng(seed)
     in_dim = features["train"][0].shape[1]
-    model = ExpressionTransformer(in_dim, n_classes=len(LABELS), **options.model_kwargs()).to(device)
+    if build_model is None:
+        build_model = lambda d, n: ExpressionTransformer(d, n_classes=n, **options.model_kwargs())
+    model = build_model(in_dim, len(LABELS)).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     weights = class_weights(labels["train"], len(LABELS)) if options.balance else None
     train_loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
@@ -159,25 +165,13 @@ def train_transformer(
     """
     started = time.monotonic()
     torch_device = resolve_device(device)
-    fold, sequences = read_embeddings(embeddings_path)
-    by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
-    if not by_split["train"]:
-        raise InputFileError(embeddings_path, "no sequences with split 'train'")
-    # With no validation subjects, select on the training set itself.
-    selection_split = "val" if by_split["val"] else "train"
-    raw = {
-        split: [frame_features(s.embedding, options.relative_to_first) for s in seqs]
-        for split, seqs in by_split.items()
-    }
-    scaler = FeatureScaler.fit(raw["train"], options.scale_per_channel)
-    features = {split: [scaler(f) for f in feats] for split, feats in raw.items()}
-    labels = {split: [s.label_index for s in seqs] for split, seqs in by_split.items()}
-    in_dim = features["train"][0].shape[1]
+    data = read_fold_features(embeddings_path, options.relative_to_first, options.scale_per_channel)
+    fold, features, labels, selection_split = data.fold, data.features, data.labels, data.selection_split
     log.info(
         "fold %s: %d train, %d val, %d test sequences, %d features, %d members, device %s",
         fold,
-        *(len(by_split[s]) for s in SPLITS),
-        in_dim,
+        *(len(data.sequences[s]) for s in SPLITS),
+        data.in_dim,
         options.ensemble,
         torch_device,
     )
@@ -190,20 +184,16 @@ def train_transformer(
     save_classifier(
         checkpoint_path,
         models,
-        in_dim,
+        data.in_dim,
         options,
-        scaler,
+        data.scaler,
         fold,
         [h["best_epoch"] for h in histories],
         seed,
     )
     items = []
-    if by_split["test"]:
-        probs = predict_probabilities(models, features["test"], torch_device)
-        items = [
-            Prediction(s.key, s.subject, LABELS[s.label_index], LABELS[int(p.argmax())], [float(v) for v in p])
-            for s, p in zip(by_split["test"], probs)
-        ]
+    if features["test"]:
+        items = data.test_predictions(predict_probabilities(models, features["test"], torch_device), list(LABELS))
     write_predictions(predictions_path, fold, items)
     write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
     _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device, nn.NLLLoss())
@@ -214,8 +204,8 @@ def train_transformer(
         "val_accuracy": val_accuracy,
         "test_accuracy": test_accuracy,
         "n_train": len(features["train"]),
-        "n_val": len(by_split["val"]),
-        "n_test": len(by_split["test"]),
+        "n_val": len(features["val"]),
+        "n_test": len(features["test"]),
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("fold %s done: %s", fold, summary)

@@ -1,0 +1,183 @@
+"""Stage ``train_baseline``: the transformer's baselines on the same fold, features and test set.
+
+They answer what the spatial and the temporal halves of the method each contribute:
+
+- ``apex_linear``: no temporal model. One frame per sequence, its apex (the frame whose
+  embedding is farthest from the first frame's, where the expression peaks in a sequence that
+  starts neutral), and a linear classifier.
+- ``mean_linear``: the frames' features averaged over the sequence, and a linear classifier
+  (order-free pooling).
+- ``gru``: a bidirectional GRU (``fer4d.models.recurrent``) trained with the transformer's
+  recipe: same augmentations, epochs, selection on the validation subjects, seed ensemble.
+
+Every baseline sees the transformer's standardised frame features (``relative_to_first`` and
+the scaler of its options), so the classifier is the only difference. The linear classifier is
+a multinomial logistic regression (class-balanced when the transformer is), fitted to
+convergence with L-BFGS; its L2 strength is chosen on the fold's validation subjects (the
+training subjects when there are none), never on the test subjects.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fer4d import LABELS
+from fer4d.device import resolve_device, seed_everything
+from fer4d.formats.predictions import write_predictions
+from fer4d.models.recurrent import ExpressionGRU
+from fer4d.train.classifier.features import FoldFeatures, class_weights, read_fold_features
+from fer4d.train.classifier.inference import predict_probabilities
+from fer4d.train.classifier.options import BaselineOptions, TransformerOptions
+from fer4d.train.classifier.training import train_member
+
+log = logging.getLogger(__name__)
+
+
+def apex_index(embedding: np.ndarray) -> int:
+    """Index of the frame of ``embedding (T, d)`` farthest (Euclidean) from the first frame."""
+    return int(np.linalg.norm(embedding - embedding[:1], axis=1).argmax())
+
+
+def pooled_features(data: FoldFeatures, split: str, kind: str) -> np.ndarray:
+    """One ``(d,)`` feature per sequence of ``split`` → ``(N, d) float32``: the apex frame's
+    (``apex_linear``) or the mean over frames (``mean_linear``) of the standardised features."""
+    if kind == "apex_linear":
+        rows = [f[apex_index(s.embedding)] for s, f in zip(data.sequences[split], data.features[split])]
+    elif kind == "mean_linear":
+        rows = [f.mean(0) for f in data.features[split]]
+    else:
+        raise ValueError(f"no pooled features for baseline {kind!r}")
+    return np.stack(rows).astype(np.float32) if rows else np.zeros((0, data.in_dim), np.float32)
+
+
+@dataclass
+class LinearClassifier:
+    """Multinomial logistic regression: ``probabilities(x (N, d))`` → ``(N, C)``."""
+
+    weight: torch.Tensor  # (d, C)
+    bias: torch.Tensor  # (C,)
+
+    def logits(self, x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(x, np.float32)) @ self.weight + self.bias
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return torch.softmax(self.logits(x), dim=1).numpy()
+
+
+def fit_linear(
+    x: np.ndarray, y: list[int], n_classes: int, l2: float, weights: torch.Tensor | None = None
+) -> LinearClassifier:
+    """Fit ``x (N, d)`` → ``y`` by minimising the (``weights``-weighted) mean cross-entropy plus
+    ``l2 * ||W||²`` with full-batch L-BFGS (a convex problem: the optimum, not an early stop)."""
+    features = torch.from_numpy(np.asarray(x, np.float32))
+    target = torch.tensor(y)
+    weight = torch.zeros(features.shape[1], n_classes, requires_grad=True)
+    bias = torch.zeros(n_classes, requires_grad=True)
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    optimiser = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = loss_fn(features @ weight + bias, target) + l2 * (weight**2).sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return LinearClassifier(weight.detach(), bias.detach())
+
+
+def _scores(probs: np.ndarray, y: list[int]) -> tuple[float, float]:
+    """``(accuracy, mean negative log-likelihood)`` of ``probs (N, C)`` against ``y``."""
+    if not len(y):
+        return float("nan"), float("nan")
+    picked = probs[np.arange(len(y)), y]
+    return float((probs.argmax(1) == np.asarray(y)).mean()), float(-np.log(np.clip(picked, 1e-12, None)).mean())
+
+
+def linear_baseline(
+    data: FoldFeatures, kind: str, options: BaselineOptions, balance: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Fit the linear baseline ``kind`` for each ``options.linear_l2``, keep the one with the best
+    selection-split accuracy (ties: lower loss, then stronger L2) → test probabilities
+    ``(N_test, C)`` and ``{"l2", "val_accuracy"}``."""
+    n_classes = len(LABELS)
+    weights = class_weights(data.labels["train"], n_classes) if balance else None
+    train_x = pooled_features(data, "train", kind)
+    select_x = pooled_features(data, data.selection_split, kind)
+    select_y = data.labels[data.selection_split]
+    best = None
+    for l2 in sorted(options.linear_l2, reverse=True):
+        model = fit_linear(train_x, data.labels["train"], n_classes, l2, weights)
+        accuracy, loss = _scores(model.probabilities(select_x), select_y)
+        if best is None or (accuracy, -loss) > (best[1], -best[2]):
+            best = (model, accuracy, loss, l2)
+    model, accuracy, _, l2 = best
+    return model.probabilities(pooled_features(data, "test", kind)), {"l2": l2, "val_accuracy": accuracy}
+
+
+def gru_baseline(
+    data: FoldFeatures,
+    transformer: TransformerOptions,
+    options: BaselineOptions,
+    device: torch.device,
+    seed: int,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Train the GRU ensemble with the transformer's recipe → test probabilities ``(N_test, C)``
+    and ``{"best_epochs", "val_accuracy"}``."""
+    build = lambda in_dim, n_classes: ExpressionGRU(
+        in_dim, options.gru_hidden, options.gru_layers, transformer.dropout, n_classes
+    )
+    members = [
+        train_member(data.features, data.labels, data.selection_split, transformer, device, seed + i, data.fold, build)
+        for i in range(transformer.ensemble)
+    ]
+    models = [model for model, _ in members]
+    selection = predict_probabilities(models, data.features[data.selection_split], device)
+    accuracy, _ = _scores(selection, data.labels[data.selection_split])
+    test = predict_probabilities(models, data.features["test"], device) if data.features["test"] else None
+    return test, {"best_epochs": [history["best_epoch"] for _, history in members], "val_accuracy": accuracy}
+
+
+def train_baseline(
+    embeddings_path: str | os.PathLike,
+    predictions_path: str | os.PathLike,
+    kind: str,
+    transformer: TransformerOptions,
+    options: BaselineOptions,
+    device: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Train baseline ``kind`` (one of ``BASELINE_KINDS``) on a fold's ``embeddings.h5`` and write
+    its test predictions (``fer4d.formats.predictions``, the transformer's format). Returns
+    ``{fold, kind, val_accuracy, test_accuracy, n_train, n_val, n_test, seconds, ...}`` plus the
+    chosen ``l2`` (linear) or ``best_epochs`` (GRU)."""
+    started = time.monotonic()
+    torch_device = resolve_device(device)
+    data = read_fold_features(embeddings_path, transformer.relative_to_first, transformer.scale_per_channel)
+    if kind == "gru":
+        probs, chosen = gru_baseline(data, transformer, options, torch_device, seed)
+    elif kind in ("apex_linear", "mean_linear"):
+        seed_everything(seed)
+        probs, chosen = linear_baseline(data, kind, options, transformer.balance)
+    else:
+        raise ValueError(f"unknown baseline {kind!r}")
+    items = data.test_predictions(probs, list(LABELS)) if probs is not None else []
+    write_predictions(predictions_path, data.fold, items)
+    summary = {
+        "fold": data.fold,
+        "kind": kind,
+        **chosen,
+        "test_accuracy": float(np.mean([i.true == i.pred for i in items])) if items else float("nan"),
+        **{f"n_{split}": len(data.features[split]) for split in ("train", "val", "test")},
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    log.info("fold %s baseline %s done: %s", data.fold, kind, summary)
+    return summary

@@ -1,0 +1,90 @@
+"""The transformer's baselines (apex frame + linear, mean pooling + linear, GRU) on toy embeddings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fer4d import LABELS
+from fer4d.models.recurrent import ExpressionGRU
+from fer4d.train.classifier.baselines import apex_index, fit_linear, pooled_features, train_baseline
+from fer4d.train.classifier.features import read_fold_features
+from fer4d.train.classifier.options import BaselineOptions
+from test_classifier import FAST, write_toy_embeddings
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_apex_is_the_frame_farthest_from_the_first():
+    embedding = np.zeros((6, 3), np.float32)
+    embedding[2] = [1, 0, 0]
+    embedding[4] = [0, 2, 0]
+    embedding[5] = [0, 0, -1.5]
+    assert apex_index(embedding) == 4
+    assert apex_index(embedding[:1]) == 0
+
+
+def test_pooled_features_pick_the_apex_or_average_the_standardised_frames(tmp_path):
+    write_toy_embeddings(tmp_path / "emb.h5")
+    data = read_fold_features(tmp_path / "emb.h5", relative_to_first=True, scale_per_channel=False)
+    apex = pooled_features(data, "test", "apex_linear")
+    mean = pooled_features(data, "test", "mean_linear")
+    assert apex.shape == mean.shape == (len(LABELS), 8)
+    for row, (seq, features) in enumerate(zip(data.sequences["test"], data.features["test"])):
+        np.testing.assert_allclose(apex[row], features[apex_index(seq.embedding)], rtol=1e-6)
+        np.testing.assert_allclose(mean[row], features.mean(0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no pooled features"):
+        pooled_features(data, "test", "gru")
+
+
+def test_fit_linear_separates_classes_and_l2_shrinks_the_weights():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 3, (3, 5))
+    y = [i % 3 for i in range(90)]
+    x = centres[y] + rng.normal(0, 0.5, (90, 5))
+    weak = fit_linear(x, y, 3, l2=1e-2)
+    strong = fit_linear(x, y, 3, l2=1.0)
+    assert (weak.probabilities(x).argmax(1) == y).mean() == 1.0
+    assert float(strong.weight.norm()) < 0.5 * float(weak.weight.norm())
+    np.testing.assert_allclose(weak.probabilities(x).sum(1), 1.0, atol=1e-5)
+
+
+def test_gru_ignores_padding_and_keeps_the_batch_order():
+    torch.manual_seed(0)
+    model = ExpressionGRU(4, hidden=8, layers=2, dropout=0.0, n_classes=5).eval()
+    short, long = torch.randn(1, 3, 4), torch.randn(1, 7, 4)
+    padded = torch.cat([torch.cat([short, torch.zeros(1, 4, 4)], 1), long])
+    mask = torch.tensor([[True] * 3 + [False] * 4, [True] * 7])
+    together = model(padded, mask)
+    assert together.shape == (2, 5)
+    torch.testing.assert_close(together[0], model(short, torch.ones(1, 3, dtype=torch.bool))[0])
+    torch.testing.assert_close(together[1], model(long, torch.ones(1, 7, dtype=torch.bool))[0])
+
+
+@pytest.mark.parametrize("kind", ["apex_linear", "mean_linear", "gru"])
+def test_each_baseline_learns_the_toy_task_and_writes_the_predictions_contract(tmp_path, kind):
+    write_toy_embeddings(tmp_path / "emb.h5")
+    summary = train_baseline(
+        tmp_path / "emb.h5", tmp_path / "pred.json", kind, FAST, BaselineOptions(), device="cpu", seed=0
+    )
+    predictions = json.loads((tmp_path / "pred.json").read_text())
+    assert predictions["fold"] == 2 and predictions["labels"] == list(LABELS)
+    assert {i["subject"] for i in predictions["items"]} == {"s4"}
+    assert summary["kind"] == kind and summary["test_accuracy"] == 1.0
+    assert ("l2" in summary) == (kind != "gru") and ("best_epochs" in summary) == (kind == "gru")
+
+
+def test_bad_baseline_options_are_named():
+    with pytest.raises(ValueError, match="kinds must be distinct names"):
+        BaselineOptions(kinds=("apex_linear", "svm"))
+    with pytest.raises(ValueError, match="linear_l2"):
+        BaselineOptions(linear_l2=())

@@ -1,0 +1,31 @@
+# Baselines of the temporal model: one job per fold and kind, on the fold's embeddings.
+
+
+rule train_baseline:
+    input:
+        embeddings=rules.embed.output[0],
+    output:
+        predictions=results("folds", "{fold}", "baselines", "{kind}.json"),
+    log:
+        results("logs", "train_baseline", "{fold}_{kind}.log"),
+    benchmark:
+        results("benchmarks", "train_baseline", "{fold}_{kind}.tsv")
+    wildcard_constraints:
+        kind=r"[a-z_]+",
+    group:
+        "fold"
+    conda:
+        f"{ENVS}/train.yaml"
+    threads: stage("train_baseline", "threads")
+    resources:
+        mem_mb=stage("train_baseline", "mem_mb"),
+        runtime=stage("train_baseline", "runtime"),
+        gpu=stage("train_baseline", "gpu"),
+    params:
+        transformer=baseline_params("transformer"),
+        baselines=baseline_params("baselines"),
+        device=config["device"],
+        seed=config["seed"],
+        code=code("train_baseline"),
+    script:
+        "../scripts/train_baseline.py"
