@@ -16,14 +16,6 @@ from fer4d.train.classifier.options import BaselineOptions
 from test_classifier import FAST, write_toy_embeddings
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_apex_is_the_frame_farthest_from_the_first():
     embedding = np.zeros((6, 3), np.float32)
     embedding[2] = [1, 0, 0]

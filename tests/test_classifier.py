@@ -17,16 +17,6 @@ from fer4d.train.classifier.inference import LoadedClassifier, load_classifier
 from fer4d.train.classifier.options import TransformerOptions
 from fer4d.train.classifier.training import train_transformer
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """A tiny model trains fastest on one thread (and is not slowed by a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 FAST = TransformerOptions(
     d_model=16, heads=2, layers=1, ff=32, epochs=25, batch_size=6, lr=3e-3, dropout=0.0, ensemble=1
 )

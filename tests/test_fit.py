@@ -7,7 +7,6 @@ import json
 import h5py
 import numpy as np
 import pytest
-import torch
 from scipy.spatial import cKDTree
 
 from fer4d.cli import main
@@ -17,16 +16,6 @@ from fer4d.fitting.geometry import apply_transform
 from fer4d.fitting.quality import vertex_errors
 from fer4d.flame.model import save_flame_npz
 from test_fit_scans import N_EXPR, N_SHAPE, simulate, small_model  # noqa: F401  (fixture)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These fits are many small matrix products: one thread is fastest on a shared 2-core CI."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 FAST = FitOptions(n_shape=N_SHAPE, n_expr=N_EXPR)
 

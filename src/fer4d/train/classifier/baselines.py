@@ -34,7 +34,7 @@ from fer4d.device import resolve_device, seed_everything
 from fer4d.formats.predictions import write_predictions
 from fer4d.models.recurrent import ExpressionGRU
 from fer4d.train.classifier.features import FoldFeatures, class_weights, read_fold_features
-from fer4d.train.classifier.inference import predict_probabilities
+from fer4d.train.classifier.inference import predict_probabilities, probability_scores
 from fer4d.train.classifier.options import BaselineOptions, TransformerOptions
 from fer4d.train.classifier.training import train_member
 
@@ -94,14 +94,6 @@ def fit_linear(
     return LinearClassifier(weight.detach(), bias.detach())
 
 
-def _scores(probs: np.ndarray, y: list[int]) -> tuple[float, float]:
-    """``(accuracy, mean negative log-likelihood)`` of ``probs (N, C)`` against ``y``."""
-    if not len(y):
-        return float("nan"), float("nan")
-    picked = probs[np.arange(len(y)), y]
-    return float((probs.argmax(1) == np.asarray(y)).mean()), float(-np.log(np.clip(picked, 1e-12, None)).mean())
-
-
 def linear_baseline(
     data: FoldFeatures, kind: str, options: BaselineOptions, balance: bool
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -116,7 +108,7 @@ def linear_baseline(
     best = None
     for l2 in sorted(options.linear_l2, reverse=True):
         model = fit_linear(train_x, data.labels["train"], n_classes, l2, weights)
-        accuracy, loss = _scores(model.probabilities(select_x), select_y)
+        loss, accuracy = probability_scores(model.probabilities(select_x), select_y)
         if best is None or (accuracy, -loss) > (best[1], -best[2]):
             best = (model, accuracy, loss, l2)
     model, accuracy, _, l2 = best
@@ -141,7 +133,7 @@ def gru_baseline(
     ]
     models = [model for model, _ in members]
     selection = predict_probabilities(models, data.features[data.selection_split], device)
-    accuracy, _ = _scores(selection, data.labels[data.selection_split])
+    _, accuracy = probability_scores(selection, data.labels[data.selection_split])
     test = predict_probabilities(models, data.features["test"], device) if data.features["test"] else None
     return test, {"best_epochs": [history["best_epoch"] for _, history in members], "val_accuracy": accuracy}
 

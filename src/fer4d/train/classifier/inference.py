@@ -36,6 +36,13 @@ def predict_probabilities(
     return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, models[0].head.out_features))
 
 
+def probability_scores(probs: np.ndarray, labels: list[int]) -> tuple[float, float]:
+    """``(mean negative log-likelihood, accuracy)`` of class probabilities ``probs (N, C)``
+    against integer ``labels`` (``N >= 1``)."""
+    loss = nn.functional.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)), torch.tensor(labels))
+    return float(loss), float((probs.argmax(1) == np.asarray(labels)).mean())
+
+
 @dataclass
 class LoadedClassifier:
     """A trained classifier ready for inference on raw (unstandardised) embeddings."""

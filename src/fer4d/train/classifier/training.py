@@ -36,18 +36,16 @@ from fer4d.formats.store import SPLITS
 from fer4d.models.transformer import ExpressionTransformer
 from fer4d.progress import progress
 from fer4d.train.classifier.features import FeatureScaler, augment, class_weights, pad_batch, read_fold_features
-from fer4d.train.classifier.inference import predict_probabilities
+from fer4d.train.classifier.inference import predict_probabilities, probability_scores
 from fer4d.train.classifier.options import TransformerOptions
 
 log = logging.getLogger(__name__)
 
 
-def _evaluate(models, features, labels, device, loss_fn) -> tuple[float, float]:
-    """Mean loss and accuracy of the ensemble ``models`` on ``features`` with integer ``labels``."""
-    probs = predict_probabilities(models, features, device)
-    target = torch.tensor(labels)
-    loss = float(loss_fn(torch.log(torch.from_numpy(probs).clamp_min(1e-12)), target))
-    return loss, float((probs.argmax(1) == np.asarray(labels)).mean())
+def _evaluate(models, features, labels, device) -> tuple[float, float]:
+    """Mean negative log-likelihood and accuracy of the ensemble ``models`` on ``features`` with
+    integer ``labels``."""
+    return probability_scores(predict_probabilities(models, features, device), labels)
 
 
 def save_classifier(
@@ -103,7 +101,6 @@ def train_member(
     optimiser = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     weights = class_weights(labels["train"], len(LABELS)) if options.balance else None
     train_loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
-    eval_loss_fn = nn.NLLLoss()
     history, best, best_state = [], None, None
     n_train = len(features["train"])
     for epoch in progress(range(1, options.epochs + 1), f"fold {fold} seed {seed} transformer epochs", logger=log):
@@ -125,9 +122,7 @@ def train_member(
             optimiser.step()
             total_loss += loss.item() * len(chosen)
             correct += int((logits.argmax(1) == target).sum())
-        val_loss, val_accuracy = _evaluate(
-            [model], features[selection_split], labels[selection_split], device, eval_loss_fn
-        )
+        val_loss, val_accuracy = _evaluate([model], features[selection_split], labels[selection_split], device)
         history.append(
             {
                 "epoch": epoch,
@@ -196,7 +191,7 @@ def train_transformer(
         items = data.test_predictions(predict_probabilities(models, features["test"], torch_device), list(LABELS))
     write_predictions(predictions_path, fold, items)
     write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
-    _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device, nn.NLLLoss())
+    _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device)
     test_accuracy = float(np.mean([i.true == i.pred for i in items])) if items else float("nan")
     summary = {
         "fold": fold,
