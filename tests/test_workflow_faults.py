@@ -243,8 +243,10 @@ def test_interrupted_and_concurrent_snakemake_resume_to_identical_results(tiny_l
     os.killpg(second.pid, signal.SIGKILL)
     second.wait(60)
     assert {k: v for k, v in fit_files(results).items() if k in fitted} == fitted  # finished fits not redone
-    # the lock a killed run leaves must be removed by hand, as Snakemake says
-    refused = snakemake(tmp_path, "-c1")  # Snakemake locks the files a run would touch: here, all
+    # the lock a killed run leaves must be removed by hand, as Snakemake says. Snakemake looks for
+    # incomplete outputs before it takes the lock: a job whose file was renamed into place just
+    # before the kill would be reported first, so the probes accept incomplete files as to be redone
+    refused = snakemake(tmp_path, "-c1", "--rerun-incomplete")  # locks all the files a run touches
     assert refused.returncode != 0 and LOCK_MESSAGE in refused.stdout + refused.stderr
     assert snakemake(tmp_path, "--unlock").returncode == 0
     # the resumed run; a second snakemake on the same folder meanwhile is refused
@@ -255,7 +257,7 @@ def test_interrupted_and_concurrent_snakemake_resume_to_identical_results(tiny_l
         "the lock",
         third,
     )
-    concurrent = snakemake(tmp_path, "-c1")
+    concurrent = snakemake(tmp_path, "-c1", "--rerun-incomplete")
     assert concurrent.returncode != 0 and LOCK_MESSAGE in concurrent.stdout + concurrent.stderr
     third.wait(1800)
     assert third.returncode == 0, output_of(third)[-5000:]
