@@ -44,7 +44,7 @@ def write_toy_embeddings(
 
 
 def embedding_of(path, key):
-    return next(s.embedding for s in read_embeddings(path)[1] if s.key == key)
+    return next(s.embedding for s in read_embeddings(path).sequences if s.key == key)
 
 
 def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
@@ -99,7 +99,9 @@ def test_ensemble_predicts_the_mean_of_its_members_probabilities(tmp_path):
     assert len(ensemble.models) == 3
     embeddings = [embedding_of(tmp_path / "emb.h5", f"s4__{label}") for label in LABELS]
     members = [
-        LoadedClassifier([model], ensemble.options, ensemble.scaler, ensemble.device).probabilities(embeddings)
+        LoadedClassifier([model], ensemble.labels, ensemble.options, ensemble.scaler, ensemble.device).probabilities(
+            embeddings
+        )
         for model in ensemble.models
     ]
     assert not np.allclose(members[0], members[1])

@@ -17,10 +17,11 @@ from fer4d.formats.groundtruth import GroundTruth, write_ground_truth
 from fer4d.formats.ingested import read_sequence
 from fer4d.io.clean import clean_scan, first_occurrences, guess_scale_to_mm
 from fer4d.io.ingest import ingest_sequence
-from fer4d.io.layouts import discover_sequences, label_for_folder, natural_key, unknown_label_folders
+from fer4d.io.layouts import discover_sequences, natural_key, unknown_label_folders
 from fer4d.io.options import IngestOptions
 from fer4d.io.readers import read_scan
 from fer4d.io.scan import Scan
+from fer4d.labels import LabelOptions
 
 # A small open surface: a 6×6 grid of quads (36 vertices) bent into a shallow dome, ~150 mm wide.
 _u, _v = np.meshgrid(np.linspace(-75, 75, 6), np.linspace(-90, 90, 6))
@@ -191,9 +192,10 @@ def test_units_guess():
 
 
 def test_labels_and_natural_order(tmp_path):
-    assert label_for_folder("Happy") == label_for_folder("happiness") == label_for_folder("HA") == "happiness"
-    assert label_for_folder("Smirk") is None
-    assert label_for_folder("Smirk", {"smirk": "happiness"}) == "happiness"
+    six = LabelOptions()
+    assert six.folder_label("Happy") == six.folder_label("happiness") == six.folder_label("HA") == "happiness"
+    assert six.folder_label("Smirk") is None and six.folder_label("neutral") is None  # not in the set
+    assert LabelOptions(aliases={"smirk": "happiness"}).folder_label("Smirk") == "happiness"
     assert sorted(["10.wrl", "2.wrl", "1.wrl"], key=natural_key) == ["1.wrl", "2.wrl", "10.wrl"]
     for subject, expression in [("F001", "Angry"), ("F001", "Smirk"), ("M002", "Happy")]:
         folder = tmp_path / subject / expression
@@ -207,8 +209,13 @@ def test_labels_and_natural_order(tmp_path):
     assert unknown_label_folders(tmp_path) == [tmp_path / "F001" / "Smirk"]
     with pytest.raises(ValueError, match="Smirk"):
         discover_sequences(tmp_path, unknown_labels="error")
-    generic = discover_sequences(tmp_path, layout="generic", label_map={"Smirk": "happiness"})
+    generic = discover_sequences(tmp_path, layout="generic", labels=LabelOptions(aliases={"Smirk": "happiness"}))
     assert ("F001", "happiness") in [(e.subject, e.label) for e in generic]
+    two = LabelOptions(names=("smirk", "anger"))  # another label set: only its classes are found
+    assert [(e.subject, e.label) for e in discover_sequences(tmp_path, labels=two)] == [
+        ("F001", "anger"),
+        ("F001", "smirk"),
+    ]
 
 
 def write_sequence(folder, n, scale=1.0):

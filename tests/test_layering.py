@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "fer4d.codeversion",
             "fer4d.device",
             "fer4d.errors",
+            "fer4d.labels",
             "fer4d.logs",
             "fer4d.options",
             "fer4d.parallel",

@@ -65,7 +65,7 @@ def _fold_classifier(path, favourite: int, dim: int):
         model.head.weight.zero_()
         model.head.bias.copy_(torch.full((len(LABELS),), -2.0))
         model.head.bias[favourite] = 2.0 if favourite else 1.0
-    save_classifier(path, [model], dim, options, FeatureScaler(np.zeros(dim), np.ones(dim)), 0, [1], 0)
+    save_classifier(path, [model], dim, options, FeatureScaler(np.zeros(dim), np.ones(dim)), 0, [1], 0, list(LABELS))
 
 
 def test_classify_vertices_averages_folds(tmp_path, monkeypatch):

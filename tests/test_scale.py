@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer4d import LABELS
+from fer4d import BU4DFE_FOLDERS, LABELS
 from fer4d.formats.fit import write_fit
-from fer4d.io.layouts import LABEL_FOLDERS
 from model_helpers import template_model
 from workflow_helpers import ROOT, planned_jobs
 
@@ -31,7 +30,7 @@ def child_cpu_seconds() -> float:
 def test_a_bu4dfe_sized_tree_is_planned_into_1250_jobs(tmp_path):
     root = tmp_path / "BU4DFE"
     for subject in SUBJECTS:
-        for folder in LABEL_FOLDERS.values():
+        for folder in BU4DFE_FOLDERS.values():
             (root / subject / folder).mkdir(parents=True)
             for frame in range(100):
                 (root / subject / folder / f"{frame:03d}.wrl").touch()

@@ -115,6 +115,28 @@ def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run, tm
     assert len(rerun) == tiny["folds"]["k"] and all(line.endswith("/gru.json") for line in rerun), rerun
 
 
+def test_a_subject_subset_and_a_label_subset_plan_only_their_sequences(tmp_path):
+    """``dataset.subjects`` (a file, minus a list) and ``labels.names`` select what is planned."""
+    (tmp_path / "subset.txt").write_text("F001\nM001\nF002  # the three tiny subjects\n")
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(
+        yaml.safe_dump(
+            {
+                "dataset": {"subjects": {"include": str(tmp_path / "subset.txt"), "exclude": ["M001"]}},
+                "labels": {"names": ["happiness", "surprise"]},
+                "folds": {"k": 2},
+            }
+        )
+    )
+    result = snakemake(tmp_path / "run", "-n", "-c1", "--configfile", str(TINY_CONFIG), str(protocol))
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    assert jobs["ingest"] == jobs["fit"] == 2 * 2 and jobs["train_transformer"] == 2, jobs
+    fits = {line.split("results/fit/")[1] for line in result.stdout.splitlines() if "results/fit/" in line}
+    assert {f.split()[0].rstrip(",") for f in fits} >= {"F001/happiness.h5", "F002/surprise.h5"}
+    assert not any("M001" in f or "anger" in f for f in fits), fits
+
+
 @pytest.mark.slow
 def test_snakemake_report_holds_the_figures_with_captions(tiny_local_run):
     result = snakemake(tiny_local_run, "--report", str(tiny_local_run / "report.html"))

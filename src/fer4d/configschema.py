@@ -18,6 +18,7 @@ import yaml
 
 SECTIONS = {
     "synthetic": "fer4d.synth.options:SynthOptions",
+    "labels": "fer4d.labels:LabelOptions",
     "flame": "fer4d.flame.options:FlameOptions",
     "ingest": "fer4d.io.options:IngestOptions",
     "fit": "fer4d.fitting.options:FitOptions",
@@ -44,6 +45,8 @@ def _json_type(annotation) -> dict:
     if origin in (tuple, list):
         item = typing.get_args(annotation)[0]
         return {"type": "array", "items": _json_type(item)}
+    if origin is dict or annotation is dict:
+        return {"type": "object"}
     if origin in (typing.Union, types.UnionType):
         kinds = [_json_type(arg)["type"] for arg in typing.get_args(annotation)]
         return {"type": kinds}

@@ -3,8 +3,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from fer4d import LABELS
 from fer4d.codeversion import code_version
+from fer4d.io.subjects import SubjectSelection
+from fer4d.labels import LabelOptions
 from fer4d.report.files import REPORT_FILES
 from fer4d.store.folds import fold_count
 from fer4d.store.options import FoldOptions
@@ -25,11 +26,14 @@ EXTENSION = (
     config["synthetic"]["format"] if SYNTHETIC else config["dataset"]["extension"]
 )
 MODEL = config["flame"]["model"] or results("model", "flame_synthetic.pkl")
+LABEL_SET = LabelOptions.from_dict(config["labels"])
+SELECTION = SubjectSelection.from_config(config["dataset"]["subjects"])
 
 
 def discover():
-    """{(subject, label): (folder, scan files)} of every sequence, found once, when the DAG is
-    built; the ingest jobs get their files from here and never search the dataset again.
+    """{(subject, label): (folder, scan files)} of every sequence of the selected subjects
+    (``dataset.subjects``), found once, when the DAG is built; the ingest jobs get their files
+    from here and never search the dataset again.
 
     Synthetic scans do not exist yet at start-up, so their file lists are None: the ingest job
     lists its one folder once the generator has written it.
@@ -39,9 +43,12 @@ def discover():
         from fer4d.synth.options import SynthOptions
 
         options = SynthOptions.from_dict(config["synthetic"])
+        planned = synthetic_sequences(options, LABEL_SET)
+        kept = SELECTION.select(subject for subject, _, _ in planned)
         return {
             (subject, label): (str(Path(RAW_ROOT, subject, folder)), None)
-            for subject, label, folder in synthetic_sequences(options)
+            for subject, label, folder in planned
+            if subject in kept
         }
     from fer4d.io.layouts import discover_sequences
 
@@ -49,15 +56,17 @@ def discover():
         RAW_ROOT,
         layout=LAYOUT,
         extension=EXTENSION,
-        label_map=config["dataset"]["label_map"],
+        labels=LABEL_SET,
         unknown_labels=config["dataset"]["unknown_labels"],
     )
+    kept = SELECTION.select(entry.subject for entry in entries)
     return {
         (entry.subject, entry.label): (
             str(entry.folder),
             [str(f) for f in entry.frames],
         )
         for entry in entries
+        if entry.subject in kept
     }
 
 
@@ -121,7 +130,7 @@ def sequence_frames(wildcards):
 
 wildcard_constraints:
     subject=r"[^/]+",
-    label="|".join(LABELS),
+    label="|".join(LABEL_SET.names),
     fold=r"\d+",
 
 

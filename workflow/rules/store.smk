@@ -21,10 +21,19 @@ rule store:
     params:
         options=options("store"),
         folds=options("folds"),
+        labels=options("labels"),
         subjects=SUBJECTS,
         seed=config["seed"],
         config_hash=config_hash(
-            "dataset", "flame", "synthetic", "ingest", "fit", "store", "folds", "seed"
+            "dataset",
+            "labels",
+            "flame",
+            "synthetic",
+            "ingest",
+            "fit",
+            "store",
+            "folds",
+            "seed",
         ),
         code=code("store"),
     script:

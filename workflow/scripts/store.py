@@ -1,5 +1,6 @@
 """Rule store: gather the fits into one HDF5 store with cross-validation folds."""
 
+from fer4d.labels import LabelOptions
 from fer4d.logs import script_logging
 from fer4d.store import FoldOptions, StoreOptions, build_store
 
@@ -14,4 +15,5 @@ with script_logging(snakemake.log[0], "rule store"):
         config_hash=snakemake.params.config_hash,
         seed=snakemake.params.seed,
         subjects=snakemake.params.subjects,
+        labels=LabelOptions.from_dict(snakemake.params.labels),
     )

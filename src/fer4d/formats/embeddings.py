@@ -2,11 +2,13 @@
 ``train_transformer``): ``write_embeddings`` and ``read_embeddings``, the only code that opens one.
 
 ``sequences/{key}/embedding (T, d) float32``; attrs ``subject``, ``label``, ``label_index``,
-``split`` (one of :data:`SPLITS`); file attrs ``fold``, ``latent_size``.
+``split`` (one of :data:`SPLITS`); file attrs ``fold``, ``latent_size``, ``labels`` (JSON list of
+the class names in index order, as in the store).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from fer4d import LABELS
 from fer4d.atomic import atomic_path
 from fer4d.errors import InputFileError
 from fer4d.formats.store import SPLITS
@@ -31,8 +34,21 @@ class EmbeddedSequence:
     embedding: np.ndarray
 
 
+@dataclass
+class EmbeddingsFile:
+    """A whole embeddings file: its fold, class names in index order and sequences in key order."""
+
+    fold: int
+    labels: list[str]
+    sequences: list[EmbeddedSequence]
+
+
 def write_embeddings(
-    path: str | os.PathLike, fold: int, latent_size: int, sequences: Iterable[EmbeddedSequence]
+    path: str | os.PathLike,
+    fold: int,
+    latent_size: int,
+    sequences: Iterable[EmbeddedSequence],
+    labels: Iterable[str] = LABELS,
 ) -> int:
     """Write ``sequences`` (consumed one at a time) atomically; return how many were written.
 
@@ -56,23 +72,27 @@ def write_embeddings(
                 {"subject": seq.subject, "label": seq.label, "label_index": seq.label_index, "split": seq.split}
             )
             count += 1
-        out.attrs.update({"fold": fold, "latent_size": latent_size})
+        out.attrs.update({"fold": fold, "latent_size": latent_size, "labels": json.dumps(list(labels))})
     return count
 
 
-def read_embeddings(path: str | os.PathLike) -> tuple[int, list[EmbeddedSequence]]:
-    """Read an ``embeddings.h5`` file → ``(fold, sequences)`` in key order."""
+def read_embeddings(path: str | os.PathLike) -> EmbeddingsFile:
+    """Read an ``embeddings.h5`` file; a label index outside its ``labels`` is an InputFileError."""
     try:
         with h5py.File(path, "r") as f:
             if "sequences" not in f:
                 raise InputFileError(path, "no 'sequences' group: not an embeddings file")
             fold = int(f.attrs.get("fold", -1))
+            labels = json.loads(f.attrs["labels"])
             sequences = []
             for key in sorted(f["sequences"]):
                 group = f["sequences"][key]
                 split = str(group.attrs["split"])
                 if split not in SPLITS:
                     raise InputFileError(path, f"sequence {key!r} has unknown split {split!r}")
+                label_index = int(group.attrs["label_index"])
+                if not 0 <= label_index < len(labels):
+                    raise InputFileError(path, f"sequence {key!r}: label index {label_index} of {len(labels)} classes")
                 embedding = np.asarray(group["embedding"], dtype=np.float32)
                 if embedding.ndim != 2 or embedding.shape[0] < 1:
                     raise InputFileError(path, f"sequence {key!r}: embedding shape {embedding.shape}, expected (T, d)")
@@ -81,13 +101,13 @@ def read_embeddings(path: str | os.PathLike) -> tuple[int, list[EmbeddedSequence
                         key,
                         str(group.attrs["subject"]),
                         str(group.attrs.get("label", "")),
-                        int(group.attrs["label_index"]),
+                        label_index,
                         split,
                         embedding,
                     )
                 )
-    except (OSError, KeyError) as err:
+    except (OSError, KeyError, ValueError) as err:  # ValueError: a labels attribute that is not JSON
         raise InputFileError(path, f"cannot read embeddings: {err}") from err
     if not sequences:
         raise InputFileError(path, "contains no sequences")
-    return fold, sequences
+    return EmbeddingsFile(fold, labels, sequences)

@@ -11,14 +11,13 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
 
 
 @dataclass
 class Prediction:
-    """One test sequence: true and predicted label, class probabilities in ``LABELS`` order."""
+    """One test sequence: true and predicted label, class probabilities in the file's ``labels`` order."""
 
     key: str
     subject: str
@@ -27,10 +26,15 @@ class Prediction:
     probs: list[float]
 
 
-def write_predictions(path: str | os.PathLike, fold: int, items: list[Prediction]) -> None:
-    """Write one fold's predictions atomically (probabilities rounded to 6 digits)."""
+def write_predictions(path: str | os.PathLike, fold: int, items: list[Prediction], labels: list[str]) -> None:
+    """Write one fold's predictions atomically (probabilities, in ``labels`` order, rounded to 6
+    digits). An item whose label is not one of ``labels`` or whose probabilities are not one per
+    class raises ValueError before anything is written."""
+    for item in items:
+        if item.true not in labels or item.pred not in labels or len(item.probs) != len(labels):
+            raise ValueError(f"{path}: prediction {item.key!r} does not fit the {len(labels)} classes {labels}")
     rows = [{**asdict(item), "probs": [round(float(p), 6) for p in item.probs]} for item in items]
-    write_json(path, {"fold": fold, "labels": list(LABELS), "items": rows})
+    write_json(path, {"fold": fold, "labels": list(labels), "items": rows})
 
 
 def read_predictions(path: str | os.PathLike) -> dict:

@@ -39,12 +39,21 @@ class StoreWriter:
     """Write a store under a temporary name, renamed into place when the ``with`` block ends
     without an error (an interrupted run never leaves a file that looks complete).
 
-    ``compression``: ``gzip`` (with ``compression_level``), ``lzf`` or ``none`` for the vertices,
-    always with the shuffle filter; one chunk per frame.
+    ``labels``: the class names in index order (file attribute ``labels``; a sequence's
+    ``label_index`` is its label's place there). ``compression``: ``gzip`` (with
+    ``compression_level``), ``lzf`` or ``none`` for the vertices, always with the shuffle filter;
+    one chunk per frame.
     """
 
-    def __init__(self, path: str | os.PathLike, compression: str = "gzip", compression_level: int = 4):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        compression: str = "gzip",
+        compression_level: int = 4,
+        labels: tuple[str, ...] = LABELS,
+    ):
         self.path = path
+        self.labels = tuple(labels)
         self._compression = {
             "gzip": dict(compression="gzip", compression_opts=compression_level),
             "lzf": dict(compression="lzf"),
@@ -67,7 +76,10 @@ class StoreWriter:
 
     def add_sequence(self, seq: FitSequence, neutral: np.ndarray) -> str:
         """Write ``seq`` as ``sequences/{subject}__{label}`` with its subject's ``neutral (V, 3)``
-        mm mesh (``FlameModel.neutral`` of the fitted shape); return its key."""
+        mm mesh (``FlameModel.neutral`` of the fitted shape); return its key. A label outside
+        the writer's ``labels`` raises InputFileError naming the fit."""
+        if seq.label not in self.labels:
+            raise InputFileError(seq.path, f"unknown label {seq.label!r}; expected one of {list(self.labels)}")
         key = sequence_key(seq.subject, seq.label)
         group = self._sequences.create_group(key)
         n_vertices = seq.vertices.shape[1]
@@ -84,7 +96,7 @@ class StoreWriter:
             {
                 "subject": seq.subject,
                 "label": seq.label,
-                "label_index": LABELS.index(seq.label),
+                "label_index": self.labels.index(seq.label),
                 "n_frames": len(seq.frame_index),
                 "source": seq.path,
             }
@@ -116,7 +128,7 @@ class StoreWriter:
                 )
         self._file.attrs.update(
             {
-                "labels": json.dumps(list(LABELS)),
+                "labels": json.dumps(list(self.labels)),
                 "fer4d_version": __version__,
                 "config_hash": config_hash,
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -9,7 +9,7 @@ the cleaning (SciPy's sparse graphs) or the HDF5 writer (0.6 s of start-up per j
 | ``readers`` | ``read_scan``, ``SCAN_EXTENSIONS`` (every scan format; VRML 2.0 via ``vrml``) |
 | ``isolated`` | ``IsolatedReader``: reading in a worker process under a time bound |
 | ``clean`` | ``clean_scan``, ``guess_scale_to_mm`` |
-| ``layouts`` | ``discover_sequences``, ``label_for_folder``, ``natural_key``, ``LABEL_FOLDERS`` |
+| ``layouts`` | ``discover_sequences``, ``list_frames``, ``natural_key`` |
 | ``ingest`` | the stage function ``ingest_sequence(frames, out_path, quarantine_path, ...)`` |
 | ``options`` | ``IngestOptions`` (config section ``ingest``) |
 | ``scan`` | ``Scan``, one mesh in memory |

@@ -11,8 +11,9 @@ import numpy as np
 from fer4d.io.clean import extent, guess_scale_to_mm, units_name
 from fer4d.io.ingest import ingest_sequence
 from fer4d.io.isolated import IsolatedReader
-from fer4d.io.layouts import label_for_folder, list_frames
+from fer4d.io.layouts import list_frames
 from fer4d.io.options import IngestOptions
+from fer4d.labels import LabelOptions
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -20,7 +21,7 @@ def _ingest(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"fer4d: error: {folder}: not a folder")
         return 2
-    label = args.label or label_for_folder(folder.name)
+    label = args.label or LabelOptions().folder_label(folder.name)
     if label is None:
         print(f"fer4d: error: {folder}: cannot tell the expression from the folder name; pass --label")
         return 2

@@ -27,16 +27,21 @@ def plot_confusion_matrix(counts: np.ndarray, labels: Sequence[str], title: str,
     """Row-normalised confusion matrix (rows = true label) with percentages in the cells.
 
     ``counts (C, C) int``. Laid out like Figure 2 of the reference paper: true labels down,
-    predicted labels across, a blue colour scale from 0 to 100 %.
+    predicted labels across, a blue colour scale from 0 to 100 %. Beyond six classes the figure
+    grows with the class count and empty cells stay blank, so twelve or more stay legible.
     """
     percent = 100.0 * row_normalised(np.asarray(counts))
-    figure, axis = plt.subplots(figsize=(6.4, 5.4))
+    n_classes = len(labels)
+    grow = max(1.0, n_classes / 6)
+    figure, axis = plt.subplots(figsize=(6.4 * grow, 5.4 * grow))
     image = axis.imshow(percent, cmap="Blues", vmin=0, vmax=100)
     for (row, col), value in np.ndenumerate(percent):
+        if n_classes > 6 and value == 0:
+            continue
         axis.text(
             col,
             row,
-            f"{value:.1f}%",
+            f"{value:.1f}%" if n_classes <= 6 else f"{value:.0f}",
             ha="center",
             va="center",
             fontsize=9,

@@ -11,13 +11,13 @@ import os
 
 import numpy as np
 
-from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
 from fer4d.flame.files import load_flame
 from fer4d.flame.regions import expression_regions
 from fer4d.formats.fit import FitSequence, read_fit, read_fit_header
 from fer4d.formats.store import StoreWriter, sequence_key
+from fer4d.labels import LabelOptions
 from fer4d.progress import progress
 from fer4d.store.folds import make_folds
 from fer4d.store.options import FoldOptions, StoreOptions
@@ -73,6 +73,7 @@ def build_store(
     config_hash: str,
     seed: int,
     subjects: list[str] | None = None,
+    labels: LabelOptions | None = None,
 ) -> dict:
     """Gather fit files into ``out_path`` (HDF5) and write what was dropped to ``report_path``.
 
@@ -82,13 +83,16 @@ def build_store(
     refused with an error naming its file. ``subjects``: every subject the workflow planned
     folds for (default: the subjects of the kept sequences); under ``loso`` each gets its fold,
     so the number of folds never depends on which sequences survive (see ``fold_count``).
+    ``labels``: the run's label set (default: the six emotions); a fit of another label is
+    refused with an error naming its file.
     """
+    labels = labels or LabelOptions()
     model = load_flame(model_path)
     template_vertices, template_faces = model.v_template.astype(np.float32), model.faces.astype(np.int32)
     dropped_sequences: list[dict] = []
     dropped_frames: list[dict] = []
     kept: list[tuple[str, str, str, int]] = []  # key, subject, label, n_frames
-    with StoreWriter(out_path, options.compression, options.compression_level) as store:
+    with StoreWriter(out_path, options.compression, options.compression_level, labels.names) as store:
         for path in progress(list(fit_paths), "store: gathering fits", logger=log):
             seq = read_fit(path)
             if seq is None:
@@ -139,9 +143,7 @@ def build_store(
 
 
 def _check(seq: FitSequence, template_vertices: np.ndarray, template_faces: np.ndarray) -> None:
-    """A fit must have a known label and the template's topology; else InputFileError naming it."""
-    if seq.label not in LABELS:
-        raise InputFileError(seq.path, f"unknown label {seq.label!r}; expected one of {list(LABELS)}")
+    """A fit must have the template's topology; else InputFileError naming it."""
     if seq.vertices.shape[1] != len(template_vertices) or not np.array_equal(seq.faces, template_faces):
         raise InputFileError(
             seq.path,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer4d import BU4DFE_FOLDERS, LABELS
+from fer4d.labels import LabelOptions
 from fer4d.synth.options import SynthOptions
 
 FOLDERS = BU4DFE_FOLDERS
@@ -56,6 +57,17 @@ def plan_sequences(options: SynthOptions) -> list[PlannedSequence]:
     return plan
 
 
-def synthetic_sequences(options: SynthOptions) -> list[tuple[str, str, str]]:
-    """``[(subject, label, folder), ...]`` of the dataset ``options`` describes; no disk access."""
-    return [(p.subject, p.label, p.folder) for p in plan_sequences(options)]
+def synthetic_sequences(options: SynthOptions, labels: LabelOptions | None = None) -> list[tuple[str, str, str]]:
+    """``[(subject, label, folder), ...]`` of the dataset ``options`` describes; no disk access.
+
+    ``labels``: the run's label set; the sequences of the emotions it leaves out are not listed
+    (they are still generated). A class the generator does not perform raises ValueError.
+    """
+    names = LABELS if labels is None else labels.names
+    missing = [name for name in names if name not in LABELS]
+    if missing:
+        raise ValueError(
+            f"labels.names {missing}: the synthetic dataset performs only {list(LABELS)}; "
+            "name some of those, or use a dataset of your own (dataset.source: directory)"
+        )
+    return [(p.subject, p.label, p.folder) for p in plan_sequences(options) if p.label in names]

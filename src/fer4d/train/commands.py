@@ -14,8 +14,9 @@ def _predict(args: argparse.Namespace) -> int:
         print(json.dumps(result))
         return 0
     print(f"{result['sequence']}: {result['label']} ({result['n_frames']} frames, {len(result['folds'])} folds)")
+    width = max(map(len, result["probabilities"]))
     for label, probability in sorted(result["probabilities"].items(), key=lambda kv: -kv[1]):
-        print(f"  {label:<10} {probability:6.1%}")
+        print(f"  {label:<{width}} {probability:6.1%}")
     return 0
 
 

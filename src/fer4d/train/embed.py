@@ -81,4 +81,4 @@ def embed_fold(
                 embedding = encode_frames(encoder, store.sequence(key), store.neutral(key))
                 yield EmbeddedSequence(key, info.subject, info.label, info.label_index, split_of[key], embedding)
 
-        return write_embeddings(out_path, fold, encoder.latent_size, embedded())
+        return write_embeddings(out_path, fold, encoder.latent_size, embedded(), store.labels)

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from fer4d import LABELS
 from fer4d.errors import InputFileError
 from fer4d.formats.fit import read_fit
 from fer4d.formats.ingested import read_quarantine
@@ -138,26 +137,30 @@ def classify_vertices(
     ``neutral (V, 3)`` mm with every fold's models of a run.
 
     Returns ``{"label", "probabilities": {label: p}, "folds": [{"fold", "label", "probabilities"}]}``
-    with the probabilities averaged over the folds.
+    with the probabilities averaged over the folds (whose classifiers must share one label set).
     """
     from fer4d.train.embed import encode_frames, load_encoder
 
-    per_fold = []
+    per_fold, labels = [], None
     for fold in folds:
         encoder = load_encoder(fold.autoencoder, hierarchy, device)
         embedding = np.asarray(encode_frames(encoder, vertices, neutral), dtype=np.float32)  # (T, d)
-        probs = load_classifier(fold.transformer, device).probabilities([embedding])[0]
+        classifier = load_classifier(fold.transformer, device)
+        if labels is not None and classifier.labels != labels:
+            raise InputFileError(fold.transformer, f"classes {classifier.labels} differ from the other folds' {labels}")
+        labels = classifier.labels
+        probs = classifier.probabilities([embedding])[0]
         per_fold.append(
             {
                 "fold": fold.fold,
-                "label": LABELS[int(probs.argmax())],
-                "probabilities": dict(zip(LABELS, map(float, probs))),
+                "label": labels[int(probs.argmax())],
+                "probabilities": dict(zip(labels, map(float, probs))),
             }
         )
     mean = np.mean([list(f["probabilities"].values()) for f in per_fold], axis=0)
     return {
-        "label": LABELS[int(mean.argmax())],
-        "probabilities": dict(zip(LABELS, map(float, mean))),
+        "label": labels[int(mean.argmax())],
+        "probabilities": dict(zip(labels, map(float, mean))),
         "folds": per_fold,
     }
 

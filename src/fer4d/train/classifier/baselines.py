@@ -29,7 +29,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from fer4d import LABELS
 from fer4d.device import resolve_device, seed_everything
 from fer4d.formats.predictions import write_predictions
 from fer4d.models.recurrent import ExpressionGRU
@@ -100,7 +99,7 @@ def linear_baseline(
     """Fit the linear baseline ``kind`` for each ``options.linear_l2``, keep the one with the best
     selection-split accuracy (ties: lower loss, then stronger L2) → test probabilities
     ``(N_test, C)`` and ``{"l2", "val_accuracy"}``."""
-    n_classes = len(LABELS)
+    n_classes = data.n_classes
     weights = class_weights(data.labels["train"], n_classes) if balance else None
     train_x = pooled_features(data, "train", kind)
     select_x = pooled_features(data, data.selection_split, kind)
@@ -127,10 +126,7 @@ def gru_baseline(
     build = lambda in_dim, n_classes: ExpressionGRU(
         in_dim, options.gru_hidden, options.gru_layers, transformer.dropout, n_classes
     )
-    members = [
-        train_member(data.features, data.labels, data.selection_split, transformer, device, seed + i, data.fold, build)
-        for i in range(transformer.ensemble)
-    ]
+    members = [train_member(data, transformer, device, seed + i, build) for i in range(transformer.ensemble)]
     models = [model for model, _ in members]
     selection = predict_probabilities(models, data.features[data.selection_split], device)
     _, accuracy = probability_scores(selection, data.labels[data.selection_split])
@@ -161,8 +157,8 @@ def train_baseline(
         probs, chosen = linear_baseline(data, kind, options, transformer.balance)
     else:
         raise ValueError(f"unknown baseline {kind!r}")
-    items = data.test_predictions(probs, list(LABELS)) if probs is not None else []
-    write_predictions(predictions_path, data.fold, items)
+    items = data.test_predictions(probs) if probs is not None else []
+    write_predictions(predictions_path, data.fold, items, data.label_names)
     summary = {
         "fold": data.fold,
         "kind": kind,

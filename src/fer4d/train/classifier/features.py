@@ -95,11 +95,12 @@ class FoldFeatures:
     """One fold's classifier inputs, by split (``train``, ``val``, ``test``).
 
     ``features``: standardised ``(T_i, d)`` per sequence, in the order of ``sequences``;
-    ``labels``: class indices; ``selection_split``: where epochs and settings are chosen
+    ``labels``: class indices into ``label_names``; ``selection_split``: where epochs and settings are chosen
     (``val``, or ``train`` when the fold has no validation subjects).
     """
 
     fold: int
+    label_names: list[str]
     sequences: dict[str, list[EmbeddedSequence]]
     features: dict[str, list[np.ndarray]]
     labels: dict[str, list[int]]
@@ -110,10 +111,15 @@ class FoldFeatures:
     def in_dim(self) -> int:
         return self.features["train"][0].shape[1]
 
-    def test_predictions(self, probs: np.ndarray, labels: list[str]) -> list[Prediction]:
-        """The test sequences' predictions from their class probabilities ``(N_test, C)``."""
+    @property
+    def n_classes(self) -> int:
+        return len(self.label_names)
+
+    def test_predictions(self, probs: np.ndarray) -> list[Prediction]:
+        """The test sequences' predictions from their class probabilities ``(N_test, n_classes)``."""
+        names = self.label_names
         return [
-            Prediction(s.key, s.subject, labels[s.label_index], labels[int(p.argmax())], [float(v) for v in p])
+            Prediction(s.key, s.subject, names[s.label_index], names[int(p.argmax())], [float(v) for v in p])
             for s, p in zip(self.sequences["test"], probs)
         ]
 
@@ -123,14 +129,16 @@ def read_fold_features(
 ) -> FoldFeatures:
     """A fold's embeddings file → its :class:`FoldFeatures`, standardised with the training
     frames' statistics (:class:`FeatureScaler`)."""
-    fold, sequences = read_embeddings(embeddings_path)
+    embeddings = read_embeddings(embeddings_path)
+    sequences = embeddings.sequences
     by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
     if not by_split["train"]:
         raise InputFileError(embeddings_path, "no sequences with split 'train'")
     raw = {split: [frame_features(s.embedding, relative_to_first) for s in seqs] for split, seqs in by_split.items()}
     scaler = FeatureScaler.fit(raw["train"], scale_per_channel)
     return FoldFeatures(
-        fold=fold,
+        fold=embeddings.fold,
+        label_names=embeddings.labels,
         sequences=by_split,
         features={split: [scaler(f) for f in feats] for split, feats in raw.items()},
         labels={split: [s.label_index for s in seqs] for split, seqs in by_split.items()},

@@ -48,6 +48,7 @@ class LoadedClassifier:
     """A trained classifier ready for inference on raw (unstandardised) embeddings."""
 
     models: list[ExpressionTransformer]
+    labels: list[str]
     options: TransformerOptions
     scaler: FeatureScaler
     device: torch.device
@@ -57,7 +58,7 @@ class LoadedClassifier:
         return self.scaler(frame_features(embedding, self.options.relative_to_first))
 
     def probabilities(self, embeddings: list[np.ndarray]) -> np.ndarray:
-        """Class probabilities ``(N, 6)`` of raw embeddings (list of ``(T_i, d)``)."""
+        """Class probabilities ``(N, len(labels))`` of raw embeddings (list of ``(T_i, d)``)."""
         return predict_probabilities(self.models, [self.features(e) for e in embeddings], self.device)
 
 
@@ -76,4 +77,5 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClas
         raise InputFileError(path, f"not a usable transformer checkpoint: {err}") from err
     torch_device = resolve_device(device)
     scaler = FeatureScaler(state.feature_mean.numpy(), state.feature_std.numpy())
-    return LoadedClassifier([m.to(torch_device).eval() for m in models], options, scaler, torch_device)
+    models = [m.to(torch_device).eval() for m in models]
+    return LoadedClassifier(models, list(state.labels), options, scaler, torch_device)

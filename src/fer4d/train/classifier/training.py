@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from fer4d import LABELS
 from fer4d.atomic import write_json
 from fer4d.device import resolve_device, seed_everything
 from fer4d.formats.checkpoints import ClassifierCheckpoint, write_classifier_checkpoint
@@ -35,7 +34,14 @@ from fer4d.formats.predictions import write_predictions
 from fer4d.formats.store import SPLITS
 from fer4d.models.transformer import ExpressionTransformer
 from fer4d.progress import progress
-from fer4d.train.classifier.features import FeatureScaler, augment, class_weights, pad_batch, read_fold_features
+from fer4d.train.classifier.features import (
+    FeatureScaler,
+    FoldFeatures,
+    augment,
+    class_weights,
+    pad_batch,
+    read_fold_features,
+)
 from fer4d.train.classifier.inference import predict_probabilities, probability_scores
 from fer4d.train.classifier.options import TransformerOptions
 
@@ -57,8 +63,10 @@ def save_classifier(
     fold: int,
     best_epochs: list[int],
     seed: int,
+    labels: list[str],
 ) -> None:
-    """Write the ensemble's ``transformer.pt`` (``fer4d.formats.checkpoints.ClassifierCheckpoint``)."""
+    """Write the ensemble's ``transformer.pt`` (``fer4d.formats.checkpoints.ClassifierCheckpoint``)
+    with its class names ``labels`` in index order."""
     write_classifier_checkpoint(
         path,
         ClassifierCheckpoint(
@@ -67,7 +75,7 @@ def save_classifier(
             options=options.to_dict(),
             feature_mean=torch.from_numpy(scaler.mean),
             feature_std=torch.from_numpy(scaler.std),
-            labels=list(LABELS),
+            labels=list(labels),
             fold=fold,
             best_epochs=best_epochs,
             seed=seed,
@@ -76,30 +84,27 @@ def save_classifier(
 
 
 def train_member(
-    features: dict[str, list[np.ndarray]],
-    labels: dict[str, list[int]],
-    selection_split: str,
+    data: FoldFeatures,
     options: TransformerOptions,
     device: torch.device,
     seed: int,
-    fold: int,
     build_model: Callable[[int, int], nn.Module] | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Train one sequence classifier from ``seed`` on ``features["train"]`` (standardised, list
-    of ``(T_i, d)``) and return it at its best epoch on ``selection_split``, with its history
+    """Train one sequence classifier from ``seed`` on the fold's training features and return it
+    at its best epoch on ``data.selection_split``, with its history
     ``{"seed", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy, val_loss, val_accuracy}]}``.
 
     ``build_model(in_dim, n_classes)`` makes the untrained model (called after seeding); by
     default the transformer of ``options``. Any module with ``forward(x, mask)`` → logits trains
     the same way (the GRU baseline does)."""
+    features, labels, selection_split, fold = data.features, data.labels, data.selection_split, data.fold
     generator = seed_everything(seed)
     rng = np.random.default_rng(seed)
-    in_dim = features["train"][0].shape[1]
     if build_model is None:
         build_model = lambda d, n: ExpressionTransformer(d, n_classes=n, **options.model_kwargs())
-    model = build_model(in_dim, len(LABELS)).to(device)
+    model = build_model(data.in_dim, data.n_classes).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
-    weights = class_weights(labels["train"], len(LABELS)) if options.balance else None
+    weights = class_weights(labels["train"], data.n_classes) if options.balance else None
     train_loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
     history, best, best_state = [], None, None
     n_train = len(features["train"])
@@ -170,10 +175,7 @@ def train_transformer(
         options.ensemble,
         torch_device,
     )
-    members = [
-        train_member(features, labels, selection_split, options, torch_device, seed + i, fold)
-        for i in range(options.ensemble)
-    ]
+    members = [train_member(data, options, torch_device, seed + i) for i in range(options.ensemble)]
     models = [model for model, _ in members]
     histories = [history for _, history in members]
     save_classifier(
@@ -185,11 +187,12 @@ def train_transformer(
         fold,
         [h["best_epoch"] for h in histories],
         seed,
+        data.label_names,
     )
     items = []
     if features["test"]:
-        items = data.test_predictions(predict_probabilities(models, features["test"], torch_device), list(LABELS))
-    write_predictions(predictions_path, fold, items)
+        items = data.test_predictions(predict_probabilities(models, features["test"], torch_device))
+    write_predictions(predictions_path, fold, items, data.label_names)
     write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
     _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device)
     test_accuracy = float(np.mean([i.true == i.pred for i in items])) if items else float("nan")
