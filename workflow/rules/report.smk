@@ -50,6 +50,11 @@ rule report:
             category="Classification",
         ),
         confusion_svg=report_file("confusion_svg"),
+        over_time=report(
+            report_file("over_time"),
+            caption="../report/probabilities_over_time.rst",
+            category="Classification",
+        ),
         training_curves=report(
             report_file("training_curves"),
             caption="../report/training_curves.rst",

@@ -1,14 +1,17 @@
 """The predictions file ``predictions.json`` (one per fold, written by ``train_transformer``,
 read by ``report``): ``write_predictions`` and ``read_predictions``, the only code that opens one.
 
-``{"fold": i, "labels": [...], "items": [{"key", "subject", "true", "pred", "probs": [...]}]}``.
+``{"fold": i, "labels": [...], "items": [{"key", "subject", "true", "pred", "probs": [...],
+"probs_over_time": [[...], ...]}]}``; ``probs_over_time`` (the transformer's, absent for the
+baselines) holds one row of class probabilities per frame ``t``, computed from frames ``0..t``
+only.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fer4d.atomic import write_json
@@ -17,23 +20,32 @@ from fer4d.errors import InputFileError
 
 @dataclass
 class Prediction:
-    """One test sequence: true and predicted label, class probabilities in the file's ``labels`` order."""
+    """One test sequence: true and predicted label, class probabilities in the file's ``labels``
+    order and, optionally, the causal probabilities over time ``(T, n_classes)`` (empty: none)."""
 
     key: str
     subject: str
     true: str
     pred: str
     probs: list[float]
+    probs_over_time: list[list[float]] = field(default_factory=list)
 
 
 def write_predictions(path: str | os.PathLike, fold: int, items: list[Prediction], labels: list[str]) -> None:
     """Write one fold's predictions atomically (probabilities, in ``labels`` order, rounded to 6
     digits). An item whose label is not one of ``labels`` or whose probabilities are not one per
     class raises ValueError before anything is written."""
+    rows = []
     for item in items:
-        if item.true not in labels or item.pred not in labels or len(item.probs) != len(labels):
+        widths = {len(item.probs), *(len(row) for row in item.probs_over_time)}
+        if item.true not in labels or item.pred not in labels or widths != {len(labels)}:
             raise ValueError(f"{path}: prediction {item.key!r} does not fit the {len(labels)} classes {labels}")
-    rows = [{**asdict(item), "probs": [round(float(p), 6) for p in item.probs]} for item in items]
+        row = {**asdict(item), "probs": [round(float(p), 6) for p in item.probs]}
+        if item.probs_over_time:
+            row["probs_over_time"] = [[round(float(p), 4) for p in frame] for frame in item.probs_over_time]
+        else:
+            del row["probs_over_time"]
+        rows.append(row)
     write_json(path, {"fold": fold, "labels": list(labels), "items": rows})
 
 
@@ -56,4 +68,7 @@ def read_predictions(path: str | os.PathLike) -> dict:
             or item["pred"] not in data["labels"]
         ):
             raise InputFileError(path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label")
+        curve = item.get("probs_over_time", [])
+        if not isinstance(curve, list) or any(not isinstance(r, list) or len(r) != len(data["labels"]) for r in curve):
+            raise InputFileError(path, f"prediction item {item.get('key', '?')!r}: probs_over_time is not (T, classes)")
     return data

@@ -1,7 +1,7 @@
 """Stage ``report``: gather every fold's outputs into ``results/report/``.
 
 Writes every file of ``fer4d.report.files.REPORT_FILES``: metrics (JSON, CSV), the confusion
-matrix (CSV, PNG, SVG), training curves, reconstruction error and registration quality (PNG +
+matrix (CSV, PNG, SVG), class probabilities over time, training curves, reconstruction error and registration quality (PNG +
 JSON), a registered sequence, memory against sequence length (PNG + CSV), and ``report.md``
 summarising the numbers.
 """
@@ -26,6 +26,7 @@ from fer4d.report.files import REPORT_FILES
 from fer4d.report.registered import render_registered_sequence
 from fer4d.report.registration import read_quality, summarise_quality
 from fer4d.report.summary import render_summary
+from fer4d.report.timeline import example_curves, time_resolved_summary
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,15 @@ def _classification(inputs: ReportInputs, out: Path) -> dict:
         out / REPORT_FILES["confusion_svg"],
     )
     return metrics
+
+
+def _over_time(inputs: ReportInputs, out: Path) -> dict | None:
+    examples = example_curves(inputs.predictions)
+    if examples:
+        plots.plot_probabilities_over_time(examples, out / REPORT_FILES["over_time"])
+    else:
+        plots.plot_placeholder("no probabilities over time in the predictions", out / REPORT_FILES["over_time"])
+    return time_resolved_summary(inputs.predictions)
 
 
 def _training(inputs: ReportInputs, out: Path) -> dict:
@@ -144,13 +154,16 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     """Write every report file into ``out_dir``; return the metrics dict (as in ``metrics.json``:
     the classification metrics; under ``reconstruction``, the auto-encoder's test error per
     fold and region with its mean ± std over folds; under ``baselines``, the transformer and each
-    baseline kind scored on the same folds, :func:`fer4d.report.baselines.baseline_table`)."""
+    baseline kind scored on the same folds, :func:`fer4d.report.baselines.baseline_table`; under
+    ``time_resolved``, the accuracy from the first part of each sequence,
+    :func:`fer4d.report.timeline.time_resolved_summary`, or None)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = _classification(inputs, out)
     reconstruction = _training(inputs, out)
     metrics["reconstruction"] = {key: reconstruction[key] for key in ("test_error_mm", "regions", "summary")}
     metrics["baselines"] = baseline_table(inputs.predictions, inputs.baselines)
+    metrics["time_resolved"] = _over_time(inputs, out)
     write_json(out / REPORT_FILES["metrics"], metrics)
     registration = _registration(inputs, out)
     memory = _memory(inputs, out)

@@ -8,6 +8,7 @@ REPORT_FILES = {
     "confusion_png": "confusion_matrix.png",
     "confusion_svg": "confusion_matrix.svg",
     "training_curves": "training_curves.png",
+    "over_time": "probabilities_over_time.png",
     "reconstruction": "reconstruction_error.png",
     "reconstruction_json": "reconstruction_error.json",
     "registration": "registration_quality.png",

@@ -56,6 +56,28 @@ def plot_confusion_matrix(counts: np.ndarray, labels: Sequence[str], title: str,
     save_figure(figure, *paths)
 
 
+def plot_probabilities_over_time(examples: Sequence[dict], path: str | os.PathLike) -> None:
+    """One panel per example sequence: each class's causal probability (from the frames so far)
+    against frame, the true class drawn thick. ``examples``: :func:`fer4d.report.timeline.example_curves`."""
+    figure, axes = plt.subplots(1, len(examples), figsize=(3.6 * len(examples), 3.4), sharey=True, squeeze=False)
+    colours = plt.get_cmap("tab10" if len(examples[0]["labels"]) <= 10 else "tab20")
+    for axis, example in zip(axes[0], examples):
+        curve = example["curve"]
+        frames = np.arange(1, len(curve) + 1)
+        for index, label in enumerate(example["labels"]):
+            thick = label == example["true"]
+            axis.plot(frames, curve[:, index], color=colours(index), linewidth=2.6 if thick else 1.0, label=label)
+        axis.set_title(f"{example['key']}\ntrue {example['true']}, final {example['pred']}", fontsize=9)
+        axis.set_xlabel("frames seen")
+        axis.set_ylim(0, 1)
+    axes[0][0].set_ylabel("probability (causal)")
+    labels = examples[0]["labels"]
+    handles = [plt.Line2D([], [], color=colours(index), linewidth=1.5) for index in range(len(labels))]
+    figure.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, title="thick: true")
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
 def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> None:
     """Transformer loss and accuracy (train solid, validation dashed) against epoch, one colour
     per fold, one line per ensemble member (the fold's label on its first member only), the

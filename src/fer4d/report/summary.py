@@ -68,6 +68,24 @@ BASELINE_NAMES = {
 }
 
 
+def _over_time_lines(timeline: dict | None) -> list[str]:
+    """Accuracy of the causal prediction from the first part of each test sequence, and the
+    figure of a few sequences' probabilities over time."""
+    lines = ["### Over time", ""]
+    if timeline:
+        lines += [
+            "The transformer's prediction from the first frames only (causal: no later frame seen). "
+            f"Correct sequences settle on their final label after "
+            f"{_percent(timeline['decision_fraction_median'])} of their frames (median).",
+            "",
+            *_table(
+                ["part of each sequence seen", "accuracy"],
+                [(_percent(f), _percent(a)) for f, a in zip(timeline["fractions"], timeline["accuracy"])],
+            ),
+        ]
+    return [*lines, f"![probabilities over time]({REPORT_FILES['over_time']})", ""]
+
+
 def _baseline_lines(baselines: dict) -> list[str]:
     """The transformer against its baselines on the same folds: pooled accuracy, balanced
     accuracy, macro F1, and accuracy per fold as mean ± std."""
@@ -119,6 +137,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         [(f["fold"], f["n"], f["accuracy"], f["balanced_accuracy"], f["macro_f1"]) for f in metrics["folds"]],
     )
     lines += _baseline_lines(metrics.get("baselines") or {})
+    lines += _over_time_lines(metrics.get("time_resolved"))
     lines += [
         "## Training",
         "",

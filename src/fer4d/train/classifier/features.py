@@ -115,12 +115,16 @@ class FoldFeatures:
     def n_classes(self) -> int:
         return len(self.label_names)
 
-    def test_predictions(self, probs: np.ndarray) -> list[Prediction]:
-        """The test sequences' predictions from their class probabilities ``(N_test, n_classes)``."""
+    def test_predictions(self, probs: np.ndarray, over_time: list[np.ndarray] | None = None) -> list[Prediction]:
+        """The test sequences' predictions from their class probabilities ``(N_test, n_classes)``
+        and, optionally, each one's causal probabilities over time ``(T_i, n_classes)``."""
         names = self.label_names
+        curves = over_time if over_time is not None else [np.zeros((0, len(names)))] * len(probs)
         return [
-            Prediction(s.key, s.subject, names[s.label_index], names[int(p.argmax())], [float(v) for v in p])
-            for s, p in zip(self.sequences["test"], probs)
+            Prediction(
+                s.key, s.subject, names[s.label_index], names[int(p.argmax())], [float(v) for v in p], curve.tolist()
+            )
+            for s, p, curve in zip(self.sequences["test"], probs, curves)
         ]
 
 

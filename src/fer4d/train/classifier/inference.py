@@ -36,6 +36,13 @@ def predict_probabilities(
     return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, models[0].head.out_features))
 
 
+def probabilities_over_time(models: list[nn.Module], features: np.ndarray, device: torch.device) -> np.ndarray:
+    """Causal class probabilities ``(T, n_classes)`` of one standardised sequence ``features
+    (T, d)``: row ``t`` is the ensemble's prediction from frames ``0..t`` alone, as a live system
+    would see it (the model is run on every prefix; a prefix is padded, never peeks ahead)."""
+    return predict_probabilities(models, [features[: t + 1] for t in range(len(features))], device)
+
+
 def probability_scores(probs: np.ndarray, labels: list[int]) -> tuple[float, float]:
     """``(mean negative log-likelihood, accuracy)`` of class probabilities ``probs (N, C)``
     against integer ``labels`` (``N >= 1``)."""

@@ -42,7 +42,7 @@ from fer4d.train.classifier.features import (
     pad_batch,
     read_fold_features,
 )
-from fer4d.train.classifier.inference import predict_probabilities, probability_scores
+from fer4d.train.classifier.inference import predict_probabilities, probabilities_over_time, probability_scores
 from fer4d.train.classifier.options import TransformerOptions
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def train_transformer(
 
     Writes the checkpoint (``fer4d.formats.checkpoints``, load with :func:`load_classifier`), the
     predictions JSON (``{"fold", "labels", "items": [{"key", "subject", "true", "pred",
-    "probs"}]}``) and the history JSON (``{"fold", "selection_split", "members": [{"seed",
+    "probs", "probs_over_time"}]}``, the last causal: row ``t`` from frames ``0..t``) and the history JSON (``{"fold", "selection_split", "members": [{"seed",
     "best_epoch", "epochs": [{"epoch", "train_loss", "train_accuracy", "val_loss",
     "val_accuracy"}]}]}``). Returns a summary dict ``{fold, best_epochs, val_accuracy,
     test_accuracy, n_train, n_val, n_test, seconds}`` (accuracies of the ensemble).
@@ -191,7 +191,8 @@ def train_transformer(
     )
     items = []
     if features["test"]:
-        items = data.test_predictions(predict_probabilities(models, features["test"], torch_device))
+        over_time = [probabilities_over_time(models, f, torch_device) for f in features["test"]]
+        items = data.test_predictions(predict_probabilities(models, features["test"], torch_device), over_time)
     write_predictions(predictions_path, fold, items, data.label_names)
     write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
     _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device)
