@@ -94,6 +94,7 @@ rule report:
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         baseline_kinds=BASELINES,
+        repeats=config["folds"]["repeats"],
         code=code("report"),
     script:
         "../scripts/report.py"

@@ -13,6 +13,7 @@ with script_logging(snakemake.log[0], "rule report"):
             store=snakemake.input.store,
             memory=snakemake.input.memory,
             examples=list(zip(snakemake.input.fits, snakemake.input.scans)),
+            repeats=snakemake.params.repeats,
         ),
         snakemake.params.out_dir,
     )

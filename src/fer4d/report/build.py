@@ -25,6 +25,7 @@ from fer4d.report.example import choose_example
 from fer4d.report.files import REPORT_FILES
 from fer4d.report.registered import render_registered_sequence
 from fer4d.report.registration import read_quality, summarise_quality
+from fer4d.report.repeats import repeated_summary
 from fer4d.report.summary import render_summary
 from fer4d.report.timeline import example_curves, time_resolved_summary
 
@@ -42,7 +43,8 @@ class ReportInputs:
     ``autoencoder_metrics``: ``train_autoencoder``'s metrics JSON; ``store``: ``dataset.h5``;
     ``memory``: ``fer4d bench memory`` JSON; ``examples``: ``(fit, ingested scan or None)``
     pairs of sequences the report may render, of which it draws the first one kept in the store
-    (:func:`fer4d.report.example.choose_example`). Optional inputs may be None/empty; their
+    (:func:`fer4d.report.example.choose_example`); ``repeats``: how many repeated splits the
+    folds (in repeat-major order) make (``folds.repeats``). Optional inputs may be None/empty; their
     figures then say that the input was not given.
     """
 
@@ -53,6 +55,7 @@ class ReportInputs:
     store: PathLike | None = None
     memory: PathLike | None = None
     examples: list[tuple[PathLike, PathLike | None]] = field(default_factory=list)
+    repeats: int = 1
 
 
 def baselines_by_kind(paths: list[PathLike], kinds: list[str]) -> dict[str, list[PathLike]]:
@@ -156,7 +159,9 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     fold and region with its mean ± std over folds; under ``baselines``, the transformer and each
     baseline kind scored on the same folds, :func:`fer4d.report.baselines.baseline_table`; under
     ``time_resolved``, the accuracy from the first part of each sequence,
-    :func:`fer4d.report.timeline.time_resolved_summary`, or None)."""
+    :func:`fer4d.report.timeline.time_resolved_summary`, or None; under ``repeated``, the scores
+    per repeat with mean ± std and 95 % interval, :func:`fer4d.report.repeats.repeated_summary`,
+    or None without repeats)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = _classification(inputs, out)
@@ -164,6 +169,7 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     metrics["reconstruction"] = {key: reconstruction[key] for key in ("test_error_mm", "regions", "summary")}
     metrics["baselines"] = baseline_table(inputs.predictions, inputs.baselines)
     metrics["time_resolved"] = _over_time(inputs, out)
+    metrics["repeated"] = repeated_summary(inputs.predictions, inputs.repeats)
     write_json(out / REPORT_FILES["metrics"], metrics)
     registration = _registration(inputs, out)
     memory = _memory(inputs, out)

@@ -68,6 +68,28 @@ BASELINE_NAMES = {
 }
 
 
+def _repeated_lines(repeated: dict | None) -> list[str]:
+    """Repeated cross-validation: each score's mean ± std over repeats and its 95 % interval."""
+    if not repeated:
+        return []
+    rows = []
+    for name in ("accuracy", "balanced_accuracy", "macro_f1"):
+        spread = repeated[name]
+        low, high = spread["ci"]
+        rows.append(
+            (
+                name.replace("_", " "),
+                f"{_percent(spread['mean'])} ± {_percent(spread['std'])}",
+                f"[{_percent(low)}, {_percent(high)}]",
+            )
+        )
+    return [
+        f"### Repeated cross-validation: {repeated['repeats']} splits of {repeated['folds_per_repeat']} folds",
+        "",
+        *_table(["score", "mean ± std over repeats", "95 % interval of the mean"], rows),
+    ]
+
+
 def _over_time_lines(timeline: dict | None) -> list[str]:
     """Accuracy of the causal prediction from the first part of each test sequence, and the
     figure of a few sequences' probabilities over time."""
@@ -136,6 +158,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         ["fold", "test sequences", "accuracy", "balanced accuracy", "macro F1"],
         [(f["fold"], f["n"], f["accuracy"], f["balanced_accuracy"], f["macro_f1"]) for f in metrics["folds"]],
     )
+    lines += _repeated_lines(metrics.get("repeated"))
     lines += _baseline_lines(metrics.get("baselines") or {})
     lines += _over_time_lines(metrics.get("time_resolved"))
     lines += [

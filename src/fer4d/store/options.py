@@ -39,13 +39,18 @@ class StoreOptions(SectionOptions):
 class FoldOptions(SectionOptions):
     """Subject-independent cross-validation: ``kfold`` with ``k`` folds (stratified by label), or
     ``loso`` (leave one subject out: one fold per subject). ``val_fraction`` of each fold's
-    training subjects (at least one) are held out for validation / model selection."""
+    training subjects (at least one) are held out for validation / model selection.
+    ``repeats``: repeated k-fold cross-validation, each repeat a new split of the subjects
+    (seeds ``seed``, then ``(seed, r)``); folds are numbered repeat by repeat (repeat ``r`` holds
+    folds ``r * k ... r * k + k - 1``) and the report gives the mean ± std and a 95 % interval of
+    the repeats' accuracies."""
 
     SECTION = "folds"
 
     scheme: str = "kfold"
     k: int = 4
     val_fraction: float = 0.2
+    repeats: int = 1
 
     def __post_init__(self) -> None:
         if self.scheme not in FOLD_SCHEMES:
@@ -54,3 +59,7 @@ class FoldOptions(SectionOptions):
             raise ValueError(f"folds.k must be >= 2, got {self.k}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"folds.val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.repeats < 1 or (self.repeats > 1 and self.scheme == "loso"):
+            raise ValueError(
+                f"folds.repeats must be >= 1, and 1 under loso (it has one split), got {self.repeats} ({self.scheme})"
+            )

@@ -116,7 +116,7 @@ def build_store(
             template_vertices,
             template_faces,
             fold_list,
-            {"scheme": folds.scheme, "seed": seed, "val_fraction": folds.val_fraction},
+            {"scheme": folds.scheme, "seed": seed, "val_fraction": folds.val_fraction, "repeats": folds.repeats},
             config_hash,
             {"sequences": dropped_sequences, "frames": dropped_frames},
             expression_regions(model),
