@@ -28,6 +28,7 @@ SECTIONS = {
     "autoencoder": "fer4d.train.autoencoder:AutoencoderOptions",
     "transformer": "fer4d.train.classifier.options:TransformerOptions",
     "baselines": "fer4d.train.classifier.options:BaselineOptions",
+    "evaluation": "fer4d.train.classifier.options:EvaluationOptions",
     "memory_benchmark": "fer4d.bench.memory:MemoryBenchmarkOptions",
 }
 """Config section → ``module:OptionsClass``."""

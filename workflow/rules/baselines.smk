@@ -24,6 +24,7 @@ rule train_baseline:
     params:
         transformer=baseline_params("transformer"),
         baselines=baseline_params("baselines"),
+        evaluation=options("evaluation"),
         device=config["device"],
         seed=config["seed"],
         code=code("train_baseline"),

@@ -24,6 +24,7 @@ rule train_transformer:
         gpu=stage("train_transformer", "gpu"),
     params:
         options=options("transformer"),
+        evaluation=options("evaluation"),
         device=config["device"],
         seed=config["seed"],
         code=code("train_transformer"),

@@ -4,7 +4,7 @@ import torch
 
 from fer4d.logs import script_logging
 from fer4d.train.classifier.baselines import train_baseline
-from fer4d.train.classifier.options import BaselineOptions, TransformerOptions
+from fer4d.train.classifier.options import BaselineOptions, EvaluationOptions, TransformerOptions
 
 with script_logging(snakemake.log[0], f"rule train_baseline ({snakemake.wildcards.kind})"):
     torch.set_num_threads(snakemake.threads)
@@ -16,4 +16,5 @@ with script_logging(snakemake.log[0], f"rule train_baseline ({snakemake.wildcard
         BaselineOptions.from_dict(snakemake.params.baselines),
         device=snakemake.params.device,
         seed=snakemake.params.seed,
+        evaluation=EvaluationOptions.from_dict(snakemake.params.evaluation),
     )

@@ -3,7 +3,7 @@
 import torch
 
 from fer4d.logs import script_logging
-from fer4d.train.classifier.options import TransformerOptions
+from fer4d.train.classifier.options import EvaluationOptions, TransformerOptions
 from fer4d.train.classifier.training import train_transformer
 
 with script_logging(snakemake.log[0], "rule train_transformer"):
@@ -16,4 +16,5 @@ with script_logging(snakemake.log[0], "rule train_transformer"):
         TransformerOptions.from_dict(snakemake.params.options),
         device=snakemake.params.device,
         seed=snakemake.params.seed,
+        evaluation=EvaluationOptions.from_dict(snakemake.params.evaluation),
     )

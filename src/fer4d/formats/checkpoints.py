@@ -39,7 +39,8 @@ class ClassifierCheckpoint:
     """A fold's transformer ensemble: ``member_states`` (one state dict per member), ``in_dim``
     (embedding size), ``options`` (``TransformerOptions`` as a dict), the feature standardisation
     ``feature_mean``/``feature_std`` ``(d,)`` tensors, the class ``labels``, ``fold``, each
-    member's ``best_epochs`` and the first member's ``seed``."""
+    member's ``best_epochs``, the first member's ``seed`` and the sliding ``window`` (frames,
+    0 = whole sequences) and ``step`` it was trained on."""
 
     member_states: list[dict[str, torch.Tensor]]
     in_dim: int
@@ -50,6 +51,8 @@ class ClassifierCheckpoint:
     fold: int
     best_epochs: list[int]
     seed: int
+    window: int = 0
+    step: int = 1
 
 
 def _write(path: str | os.PathLike, checkpoint) -> None:

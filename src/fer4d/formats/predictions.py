@@ -2,9 +2,11 @@
 read by ``report``): ``write_predictions`` and ``read_predictions``, the only code that opens one.
 
 ``{"fold": i, "labels": [...], "items": [{"key", "subject", "true", "pred", "probs": [...],
-"probs_over_time": [[...], ...]}]}``; ``probs_over_time`` (the transformer's, absent for the
-baselines) holds one row of class probabilities per frame ``t``, computed from frames ``0..t``
-only.
+"probs_over_time": [[...], ...], "window_probs": [[...], ...]}]}``; ``probs_over_time`` (the
+transformer's, absent for the baselines) holds one row of class probabilities per frame ``t``,
+computed from frames ``0..t`` only (with windows: from the window ending at ``t``);
+``window_probs`` (only with ``evaluation.window``) one row per sliding window, whose mean is
+``probs``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from fer4d.errors import InputFileError
 @dataclass
 class Prediction:
     """One test sequence: true and predicted label, class probabilities in the file's ``labels``
-    order and, optionally, the causal probabilities over time ``(T, n_classes)`` (empty: none)."""
+    order and, optionally, the causal probabilities over time ``(T, n_classes)`` and those of its
+    sliding windows ``(W, n_classes)`` (empty: none)."""
 
     key: str
     subject: str
@@ -29,6 +32,7 @@ class Prediction:
     pred: str
     probs: list[float]
     probs_over_time: list[list[float]] = field(default_factory=list)
+    window_probs: list[list[float]] = field(default_factory=list)
 
 
 def write_predictions(path: str | os.PathLike, fold: int, items: list[Prediction], labels: list[str]) -> None:
@@ -37,14 +41,15 @@ def write_predictions(path: str | os.PathLike, fold: int, items: list[Prediction
     class raises ValueError before anything is written."""
     rows = []
     for item in items:
-        widths = {len(item.probs), *(len(row) for row in item.probs_over_time)}
+        widths = {len(item.probs), *(len(row) for row in item.probs_over_time + item.window_probs)}
         if item.true not in labels or item.pred not in labels or widths != {len(labels)}:
             raise ValueError(f"{path}: prediction {item.key!r} does not fit the {len(labels)} classes {labels}")
         row = {**asdict(item), "probs": [round(float(p), 6) for p in item.probs]}
-        if item.probs_over_time:
-            row["probs_over_time"] = [[round(float(p), 4) for p in frame] for frame in item.probs_over_time]
-        else:
-            del row["probs_over_time"]
+        for name in ("probs_over_time", "window_probs"):
+            if row[name]:
+                row[name] = [[round(float(p), 4) for p in frame] for frame in row[name]]
+            else:
+                del row[name]
         rows.append(row)
     write_json(path, {"fold": fold, "labels": list(labels), "items": rows})
 
@@ -68,7 +73,10 @@ def read_predictions(path: str | os.PathLike) -> dict:
             or item["pred"] not in data["labels"]
         ):
             raise InputFileError(path, f"prediction item {item.get('key', '?')!r} lacks a known 'true'/'pred' label")
-        curve = item.get("probs_over_time", [])
-        if not isinstance(curve, list) or any(not isinstance(r, list) or len(r) != len(data["labels"]) for r in curve):
-            raise InputFileError(path, f"prediction item {item.get('key', '?')!r}: probs_over_time is not (T, classes)")
+        for name in ("probs_over_time", "window_probs"):
+            rows = item.get(name, [])
+            if not isinstance(rows, list) or any(
+                not isinstance(r, list) or len(r) != len(data["labels"]) for r in rows
+            ):
+                raise InputFileError(path, f"prediction item {item.get('key', '?')!r}: {name} is not (rows, classes)")
     return data

@@ -20,7 +20,12 @@ from fer4d.errors import InputFileError
 from fer4d.report import plots
 from fer4d.report.autoencoder import read_autoencoder_metrics, summarise_regions
 from fer4d.report.baselines import baseline_table
-from fer4d.report.classification import cross_validated_metrics, write_confusion_csv, write_metrics_csv
+from fer4d.report.classification import (
+    cross_validated_metrics,
+    window_summary,
+    write_confusion_csv,
+    write_metrics_csv,
+)
 from fer4d.report.example import choose_example
 from fer4d.report.files import REPORT_FILES
 from fer4d.report.registered import render_registered_sequence
@@ -161,7 +166,8 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     ``time_resolved``, the accuracy from the first part of each sequence,
     :func:`fer4d.report.timeline.time_resolved_summary`, or None; under ``repeated``, the scores
     per repeat with mean ± std and 95 % interval, :func:`fer4d.report.repeats.repeated_summary`,
-    or None without repeats)."""
+    or None without repeats; under ``windows``, window- and sequence-level accuracy,
+    :func:`fer4d.report.classification.window_summary`, or None on whole sequences)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = _classification(inputs, out)
@@ -170,6 +176,7 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     metrics["baselines"] = baseline_table(inputs.predictions, inputs.baselines)
     metrics["time_resolved"] = _over_time(inputs, out)
     metrics["repeated"] = repeated_summary(inputs.predictions, inputs.repeats)
+    metrics["windows"] = window_summary(inputs.predictions)
     write_json(out / REPORT_FILES["metrics"], metrics)
     registration = _registration(inputs, out)
     memory = _memory(inputs, out)

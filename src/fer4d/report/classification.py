@@ -60,6 +60,29 @@ def cross_validated_metrics(prediction_paths: Sequence[str | os.PathLike]) -> di
     return result
 
 
+def window_summary(prediction_paths: Sequence[str | os.PathLike]) -> dict | None:
+    """Window- and sequence-level accuracy of predictions made on sliding windows (items with
+    ``window_probs``; a sequence's prediction is the mean of its windows'), pooled over folds:
+    ``{"n_windows", "window_accuracy", "n_sequences", "sequence_accuracy"}``; None without windows."""
+    windows_right, sequences_right = [], []
+    for path in prediction_paths:
+        fold = read_predictions(path)
+        for item in fold["items"]:
+            if not item.get("window_probs"):
+                continue
+            truth = fold["labels"].index(item["true"])
+            windows_right += [int(np.argmax(row)) == truth for row in item["window_probs"]]
+            sequences_right.append(item["pred"] == item["true"])
+    if not sequences_right:
+        return None
+    return {
+        "n_windows": len(windows_right),
+        "window_accuracy": float(np.mean(windows_right)),
+        "n_sequences": len(sequences_right),
+        "sequence_accuracy": float(np.mean(sequences_right)),
+    }
+
+
 def write_metrics_csv(path: str | os.PathLike, metrics: dict) -> None:
     """Long-format CSV ``scope,metric,value``: overall, per fold, mean/std, and per class."""
     rows = [("overall", name, metrics[name]) for name in (*FOLD_METRICS, "n")]

@@ -68,6 +68,17 @@ BASELINE_NAMES = {
 }
 
 
+def _window_lines(windows: dict | None) -> list[str]:
+    """On sliding windows: the window-level accuracy beside the sequence-level one above."""
+    if not windows:
+        return []
+    return [
+        f"- on sliding windows: window accuracy **{_percent(windows['window_accuracy'])}** over "
+        f"{windows['n_windows']} test windows; each sequence is the mean of its windows' probabilities "
+        f"(sequence accuracy {_percent(windows['sequence_accuracy'])})"
+    ]
+
+
 def _repeated_lines(repeated: dict | None) -> list[str]:
     """Repeated cross-validation: each score's mean ± std over repeats and its 95 % interval."""
     if not repeated:
@@ -146,6 +157,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         f"- balanced accuracy: **{_percent(metrics['balanced_accuracy'])}** "
         f"(per fold {_percent(mean['balanced_accuracy'])} ± {_percent(std['balanced_accuracy'])})",
         f"- macro F1: {metrics['macro_f1']:.3f}",
+        *_window_lines(metrics.get("windows")),
         "",
         f"![confusion matrix]({REPORT_FILES['confusion_png']})",
         "",

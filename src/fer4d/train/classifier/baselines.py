@@ -32,9 +32,9 @@ from torch import nn
 from fer4d.device import resolve_device, seed_everything
 from fer4d.formats.predictions import write_predictions
 from fer4d.models.recurrent import ExpressionGRU
-from fer4d.train.classifier.features import FoldFeatures, class_weights, read_fold_features
+from fer4d.train.classifier.features import FoldFeatures, class_weights, read_fold_features, samples_of
 from fer4d.train.classifier.inference import predict_probabilities, probability_scores
-from fer4d.train.classifier.options import BaselineOptions, TransformerOptions
+from fer4d.train.classifier.options import BaselineOptions, EvaluationOptions, TransformerOptions
 from fer4d.train.classifier.training import train_member
 
 log = logging.getLogger(__name__)
@@ -142,22 +142,29 @@ def train_baseline(
     options: BaselineOptions,
     device: str = "auto",
     seed: int = 0,
+    evaluation: EvaluationOptions | None = None,
 ) -> dict[str, Any]:
     """Train baseline ``kind`` (one of ``BASELINE_KINDS``) on a fold's ``embeddings.h5`` and write
-    its test predictions (``fer4d.formats.predictions``, the transformer's format). Returns
+    its test predictions (``fer4d.formats.predictions``, the transformer's format); on whole
+    sequences or, as the transformer, on the sliding windows of ``evaluation``. Returns
     ``{fold, kind, val_accuracy, test_accuracy, n_train, n_val, n_test, seconds, ...}`` plus the
     chosen ``l2`` (linear) or ``best_epochs`` (GRU)."""
     started = time.monotonic()
     torch_device = resolve_device(device)
+    evaluation = evaluation or EvaluationOptions()
     data = read_fold_features(embeddings_path, transformer.relative_to_first, transformer.scale_per_channel)
+    samples, windows = samples_of(data, evaluation.window, evaluation.step)
     if kind == "gru":
-        probs, chosen = gru_baseline(data, transformer, options, torch_device, seed)
+        probs, chosen = gru_baseline(samples, transformer, options, torch_device, seed)
     elif kind in ("apex_linear", "mean_linear"):
         seed_everything(seed)
-        probs, chosen = linear_baseline(data, kind, options, transformer.balance)
+        probs, chosen = linear_baseline(samples, kind, options, transformer.balance)
     else:
         raise ValueError(f"unknown baseline {kind!r}")
-    items = data.test_predictions(probs) if probs is not None else []
+    window_probs = None
+    if windows is not None and probs is not None:
+        probs, window_probs = windows.sequence_probabilities(probs)
+    items = data.test_predictions(probs, window_probs=window_probs) if probs is not None else []
     write_predictions(predictions_path, data.fold, items, data.label_names)
     summary = {
         "fold": data.fold,

@@ -1,5 +1,6 @@
 """The classifier's data: a fold's features read from its embeddings file, per-frame features of
-an embedding, their standardisation, sequence augmentation, batching and class weights."""
+an embedding, their standardisation, sliding windows, sequence augmentation, batching and class
+weights."""
 
 from __future__ import annotations
 
@@ -115,16 +116,28 @@ class FoldFeatures:
     def n_classes(self) -> int:
         return len(self.label_names)
 
-    def test_predictions(self, probs: np.ndarray, over_time: list[np.ndarray] | None = None) -> list[Prediction]:
+    def test_predictions(
+        self,
+        probs: np.ndarray,
+        over_time: list[np.ndarray] | None = None,
+        window_probs: list[np.ndarray] | None = None,
+    ) -> list[Prediction]:
         """The test sequences' predictions from their class probabilities ``(N_test, n_classes)``
-        and, optionally, each one's causal probabilities over time ``(T_i, n_classes)``."""
+        and, optionally, each one's causal probabilities over time ``(T_i, n_classes)`` and its
+        windows' probabilities ``(W_i, n_classes)``."""
         names = self.label_names
-        curves = over_time if over_time is not None else [np.zeros((0, len(names)))] * len(probs)
+        none = [np.zeros((0, len(names)))] * len(probs)
         return [
             Prediction(
-                s.key, s.subject, names[s.label_index], names[int(p.argmax())], [float(v) for v in p], curve.tolist()
+                s.key,
+                s.subject,
+                names[s.label_index],
+                names[int(p.argmax())],
+                [float(v) for v in p],
+                curve.tolist(),
+                windows.tolist(),
             )
-            for s, p, curve in zip(self.sequences["test"], probs, curves)
+            for s, p, curve, windows in zip(self.sequences["test"], probs, over_time or none, window_probs or none)
         ]
 
 
@@ -149,3 +162,60 @@ def read_fold_features(
         selection_split="val" if by_split["val"] else "train",
         scaler=scaler,
     )
+
+
+def window_spans(length: int, window: int, step: int) -> list[tuple[int, int]]:
+    """``[start, end)`` frame spans of ``window`` frames every ``step`` frames over a sequence of
+    ``length``, the last one ending at its last frame so every frame is covered; a sequence no
+    longer than ``window`` (or ``window`` 0) is one span of itself."""
+    if window <= 0 or length <= window:
+        return [(0, length)]
+    starts = list(range(0, length - window + 1, step))
+    if starts[-1] != length - window:
+        starts.append(length - window)
+    return [(start, start + window) for start in starts]
+
+
+@dataclass
+class WindowedFold:
+    """A fold's sliding windows as classifier samples: ``data`` holds one ``(window, d)`` sample
+    per window (labelled as its sequence), ``owners[split][j]`` the index of window ``j``'s
+    sequence in the original fold's ``split``."""
+
+    data: FoldFeatures
+    owners: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, fold: FoldFeatures, window: int, step: int) -> WindowedFold:
+        features, labels, owners = {}, {}, {}
+        for split, sequences in fold.features.items():
+            features[split], labels[split], owners[split] = [], [], []
+            for index, (seq, label) in enumerate(zip(sequences, fold.labels[split])):
+                for start, end in window_spans(len(seq), window, step):
+                    features[split].append(seq[start:end])
+                    labels[split].append(label)
+                    owners[split].append(index)
+        windows = FoldFeatures(
+            fold.fold, fold.label_names, fold.sequences, features, labels, fold.selection_split, fold.scaler
+        )
+        return cls(windows, owners)
+
+    def per_sequence(self, window_probs: np.ndarray, split: str = "test") -> list[np.ndarray]:
+        """Window probabilities ``(W, C)`` of ``split`` → each sequence's ``(W_i, C)``, in order."""
+        owners = np.asarray(self.owners[split])
+        return [window_probs[owners == index] for index in range(len(self.data.sequences[split]))]
+
+    def sequence_probabilities(self, window_probs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Test window probabilities ``(W, C)`` → each test sequence's mean ``(N_test, C)`` and its
+        windows' ``[(W_i, C)]``."""
+        per_sequence = self.per_sequence(window_probs)
+        means = np.stack([w.mean(0) for w in per_sequence]) if per_sequence else np.zeros((0, window_probs.shape[1]))
+        return means, per_sequence
+
+
+def samples_of(fold: FoldFeatures, window: int, step: int) -> tuple[FoldFeatures, WindowedFold | None]:
+    """The classifier's samples: the fold itself (``window`` 0) or its sliding windows."""
+    if window <= 0:
+        return fold, None
+    windows = WindowedFold.of(fold, window, step)
+    return windows.data, windows

@@ -3,6 +3,7 @@ raw embeddings."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from fer4d.device import resolve_device
 from fer4d.errors import InputFileError
 from fer4d.formats.checkpoints import read_classifier_checkpoint
 from fer4d.models.transformer import ExpressionTransformer
-from fer4d.train.classifier.features import FeatureScaler, frame_features, pad_batch
+from fer4d.train.classifier.features import FeatureScaler, frame_features, pad_batch, window_spans
 from fer4d.train.classifier.options import TransformerOptions
 
 
@@ -36,11 +37,15 @@ def predict_probabilities(
     return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, models[0].head.out_features))
 
 
-def probabilities_over_time(models: list[nn.Module], features: np.ndarray, device: torch.device) -> np.ndarray:
+def probabilities_over_time(
+    models: list[nn.Module], features: np.ndarray, device: torch.device, window: int = 0
+) -> np.ndarray:
     """Causal class probabilities ``(T, n_classes)`` of one standardised sequence ``features
-    (T, d)``: row ``t`` is the ensemble's prediction from frames ``0..t`` alone, as a live system
-    would see it (the model is run on every prefix; a prefix is padded, never peeks ahead)."""
-    return predict_probabilities(models, [features[: t + 1] for t in range(len(features))], device)
+    (T, d)``: row ``t`` is the ensemble's prediction from frames ``0..t`` alone (with a
+    ``window``, from the last ``window`` of them), as a live system would see it (the model runs
+    on every such span, padded, never peeking ahead)."""
+    start = lambda t: max(0, t + 1 - window) if window > 0 else 0
+    return predict_probabilities(models, [features[start(t) : t + 1] for t in range(len(features))], device)
 
 
 def probability_scores(probs: np.ndarray, labels: list[int]) -> tuple[float, float]:
@@ -59,14 +64,24 @@ class LoadedClassifier:
     options: TransformerOptions
     scaler: FeatureScaler
     device: torch.device
+    window: int = 0
+    step: int = 1
 
     def features(self, embedding: np.ndarray) -> np.ndarray:
         """``embedding (T, d)`` → the standardised model input ``(T, d)``."""
         return self.scaler(frame_features(embedding, self.options.relative_to_first))
 
     def probabilities(self, embeddings: list[np.ndarray]) -> np.ndarray:
-        """Class probabilities ``(N, len(labels))`` of raw embeddings (list of ``(T_i, d)``)."""
-        return predict_probabilities(self.models, [self.features(e) for e in embeddings], self.device)
+        """Class probabilities ``(N, len(labels))`` of raw embeddings (list of ``(T_i, d)``); a
+        classifier trained on sliding windows averages the windows of each sequence."""
+        features = [self.features(e) for e in embeddings]
+        if self.window <= 0:
+            return predict_probabilities(self.models, features, self.device)
+        spans = [window_spans(len(f), self.window, self.step) for f in features]
+        windows = [f[start:end] for f, own in zip(features, spans) for start, end in own]
+        probs = predict_probabilities(self.models, windows, self.device)
+        bounds = np.cumsum([0, *map(len, spans)])
+        return np.stack([probs[a:b].mean(0) for a, b in itertools.pairwise(bounds)])
 
 
 def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClassifier:
@@ -85,4 +100,4 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> LoadedClas
     torch_device = resolve_device(device)
     scaler = FeatureScaler(state.feature_mean.numpy(), state.feature_std.numpy())
     models = [m.to(torch_device).eval() for m in models]
-    return LoadedClassifier(models, list(state.labels), options, scaler, torch_device)
+    return LoadedClassifier(models, list(state.labels), options, scaler, torch_device, state.window, state.step)

@@ -1,4 +1,4 @@
-"""Options of the ``train_transformer`` stage (config section ``transformer``)."""
+"""Options of the classifier stages: ``transformer``, ``baselines`` and ``evaluation`` (windows)."""
 
 from __future__ import annotations
 
@@ -94,3 +94,29 @@ class BaselineOptions(SectionOptions):
             problems.append("gru_hidden and gru_layers must be >= 1")
         if problems:
             raise ValueError("invalid baselines options: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class EvaluationOptions(SectionOptions):
+    """What one classifier sample is (config section ``evaluation``): whole sequences
+    (``window`` 0, the default) or sliding windows of ``window`` frames every ``stride`` frames
+    (0: half a window), the protocol of Ben Amor et al. 2014 (6-frame windows). With windows
+    every classifier trains, selects its epoch and predicts on windows; a test sequence's
+    probabilities are the mean of its windows' and the report scores both levels."""
+
+    SECTION = "evaluation"
+
+    window: int = 0
+    stride: int = 0
+
+    def __post_init__(self) -> None:
+        if self.window < 0 or self.stride < 0 or (self.stride and not self.window):
+            raise ValueError(
+                f"invalid evaluation options: window and stride must be >= 0, stride only with a window "
+                f"(got window {self.window}, stride {self.stride})"
+            )
+
+    @property
+    def step(self) -> int:
+        """Frames between window starts."""
+        return self.stride or max(1, self.window // 2)

@@ -41,9 +41,10 @@ from fer4d.train.classifier.features import (
     class_weights,
     pad_batch,
     read_fold_features,
+    samples_of,
 )
 from fer4d.train.classifier.inference import predict_probabilities, probabilities_over_time, probability_scores
-from fer4d.train.classifier.options import TransformerOptions
+from fer4d.train.classifier.options import EvaluationOptions, TransformerOptions
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,11 @@ def save_classifier(
     best_epochs: list[int],
     seed: int,
     labels: list[str],
+    evaluation: EvaluationOptions | None = None,
 ) -> None:
     """Write the ensemble's ``transformer.pt`` (``fer4d.formats.checkpoints.ClassifierCheckpoint``)
-    with its class names ``labels`` in index order."""
+    with its class names ``labels`` in index order and the sliding windows of ``evaluation``."""
+    evaluation = evaluation or EvaluationOptions()
     write_classifier_checkpoint(
         path,
         ClassifierCheckpoint(
@@ -76,6 +79,8 @@ def save_classifier(
             feature_mean=torch.from_numpy(scaler.mean),
             feature_std=torch.from_numpy(scaler.std),
             labels=list(labels),
+            window=evaluation.window,
+            step=evaluation.step,
             fold=fold,
             best_epochs=best_epochs,
             seed=seed,
@@ -152,30 +157,36 @@ def train_transformer(
     options: TransformerOptions,
     device: str = "auto",
     seed: int = 0,
+    evaluation: EvaluationOptions | None = None,
 ) -> dict[str, Any]:
     """Train the fold's transformer ensemble (each member at its best validation epoch) and
-    predict the test sequences with it.
+    predict the test sequences with it; on whole sequences, or with ``evaluation.window`` on
+    sliding windows (a test sequence's probabilities: the mean of its windows').
 
     Writes the checkpoint (``fer4d.formats.checkpoints``, load with :func:`load_classifier`), the
     predictions JSON (``{"fold", "labels", "items": [{"key", "subject", "true", "pred",
-    "probs", "probs_over_time"}]}``, the last causal: row ``t`` from frames ``0..t``) and the history JSON (``{"fold", "selection_split", "members": [{"seed",
+    "probs", "probs_over_time", "window_probs"}]}``, ``fer4d.formats.predictions``) and the
+    history JSON (``{"fold", "selection_split", "members": [{"seed",
     "best_epoch", "epochs": [{"epoch", "train_loss", "train_accuracy", "val_loss",
     "val_accuracy"}]}]}``). Returns a summary dict ``{fold, best_epochs, val_accuracy,
     test_accuracy, n_train, n_val, n_test, seconds}`` (accuracies of the ensemble).
     """
     started = time.monotonic()
     torch_device = resolve_device(device)
+    evaluation = evaluation or EvaluationOptions()
     data = read_fold_features(embeddings_path, options.relative_to_first, options.scale_per_channel)
-    fold, features, labels, selection_split = data.fold, data.features, data.labels, data.selection_split
+    samples, windows = samples_of(data, evaluation.window, evaluation.step)
+    fold, features, labels, selection_split = data.fold, samples.features, samples.labels, data.selection_split
     log.info(
-        "fold %s: %d train, %d val, %d test sequences, %d features, %d members, device %s",
+        "fold %s: %d train, %d val, %d test sequences (%s), %d features, %d members, device %s",
         fold,
         *(len(data.sequences[s]) for s in SPLITS),
+        f"{len(features['train'])} training windows of {evaluation.window}" if windows else "whole",
         data.in_dim,
         options.ensemble,
         torch_device,
     )
-    members = [train_member(data, options, torch_device, seed + i) for i in range(options.ensemble)]
+    members = [train_member(samples, options, torch_device, seed + i) for i in range(options.ensemble)]
     models = [model for model, _ in members]
     histories = [history for _, history in members]
     save_classifier(
@@ -188,11 +199,15 @@ def train_transformer(
         [h["best_epoch"] for h in histories],
         seed,
         data.label_names,
+        evaluation,
     )
     items = []
     if features["test"]:
-        over_time = [probabilities_over_time(models, f, torch_device) for f in features["test"]]
-        items = data.test_predictions(predict_probabilities(models, features["test"], torch_device), over_time)
+        over_time = [probabilities_over_time(models, f, torch_device, evaluation.window) for f in data.features["test"]]
+        probs, window_probs = predict_probabilities(models, features["test"], torch_device), None
+        if windows is not None:
+            probs, window_probs = windows.sequence_probabilities(probs)
+        items = data.test_predictions(probs, over_time, window_probs)
     write_predictions(predictions_path, fold, items, data.label_names)
     write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
     _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device)
