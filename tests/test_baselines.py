@@ -80,3 +80,55 @@ def test_bad_baseline_options_are_named():
         BaselineOptions(kinds=("apex_linear", "svm"))
     with pytest.raises(ValueError, match="linear_l2"):
         BaselineOptions(linear_l2=())
+
+
+def test_the_flame_transformer_reads_the_fits_expression_and_jaw_parameters(tmp_path):
+    """A store whose expression code holds the class: the transformer on the FLAME parameters
+    learns it, and its features are the expression coefficients and the jaw rotation."""
+    from fer4d.formats.fit import FitSequence
+    from fer4d.formats.store import Fold, StoreWriter
+    from fer4d.train.classifier.parameters import parameter_features, read_parameter_fold
+
+    rng = np.random.default_rng(0)
+    splits = {"s0": "train", "s1": "train", "s2": "train", "s3": "val", "s4": "test"}
+    folds = Fold([], [], [])
+    with StoreWriter(tmp_path / "dataset.h5") as store:
+        for subject, split in splits.items():
+            for c, label in enumerate(LABELS):
+                n = int(rng.integers(8, 12))
+                expression = rng.normal(0, 0.1, (n, 10)).astype(np.float32)
+                expression[:, c] += np.sin(np.linspace(0, np.pi, n))
+                pose = np.zeros((n, 5, 3), np.float32)
+                pose[:, 2, 0] = 0.1 * c
+                fit = FitSequence(
+                    path=f"{subject}/{label}.h5",
+                    subject=subject,
+                    label=label,
+                    vertices=np.zeros((n, 4, 3), np.float32),
+                    faces=np.zeros((1, 3), np.int32),
+                    frame_index=np.arange(n),
+                    quality={},
+                    params={"expression": expression, "pose": pose},
+                )
+                key = store.add_sequence(fit, np.zeros((4, 3), np.float32))
+                getattr(folds, split).append(key)
+        store.finish(np.zeros((4, 3)), np.zeros((1, 3)), [folds] * 3, {"scheme": "kfold", "seed": 0}, "h", {})
+    parameters = read_parameter_fold(tmp_path / "dataset.h5", 2)
+    first = parameters.sequences[0]
+    assert first.embedding.shape[1] == 13 and parameters.labels == list(LABELS)
+    np.testing.assert_allclose(first.embedding[:, 10], 0.1 * first.label_index, atol=1e-6)  # the jaw's x rotation
+    assert parameter_features({"expression": np.ones((2, 3)), "pose": np.ones((2, 5, 3))}).shape == (2, 6)
+    write_toy_embeddings(tmp_path / "emb.h5")  # its fold (2) is the store fold read; nothing else of it is
+    with pytest.raises(ValueError, match="needs the store"):
+        train_baseline(tmp_path / "emb.h5", tmp_path / "f.json", "flame_transformer", FAST, BaselineOptions())
+    summary = train_baseline(
+        tmp_path / "emb.h5",
+        tmp_path / "f.json",
+        "flame_transformer",
+        FAST,
+        BaselineOptions(),
+        "cpu",
+        0,
+        store_path=tmp_path / "dataset.h5",
+    )
+    assert summary["n_test"] == len(LABELS) and summary["test_accuracy"] >= 5 / 6

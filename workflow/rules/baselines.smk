@@ -1,9 +1,11 @@
-# Baselines of the temporal model: one job per fold and kind, on the fold's embeddings.
+# Baselines of the temporal model: one job per fold and kind, on the fold's embeddings (and the
+# store, whose FLAME parameters the flame_transformer ablation reads instead).
 
 
 rule train_baseline:
     input:
         embeddings=rules.embed.output[0],
+        store=rules.store.output.store,
     output:
         predictions=results("folds", "{fold}", "baselines", "{kind}.json"),
     log:

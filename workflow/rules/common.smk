@@ -174,10 +174,13 @@ def baseline_params(section):
     """The params function of a config section's keys that baseline {kind} depends on."""
 
     def chosen(wildcards):
-        gru = wildcards.kind == "gru"
+        kind = wildcards.kind
         if section == "transformer":
-            return options(section, TRANSFORMER_RECIPE if gru else TRANSFORMER_FEATURES)
-        return options(section, ("gru_hidden", "gru_layers") if gru else ("linear_l2",))
+            if kind == "flame_transformer":  # the transformer itself, on other features
+                return options(section)
+            return options(section, TRANSFORMER_RECIPE if kind == "gru" else TRANSFORMER_FEATURES)
+        own = {"gru": ("gru_hidden", "gru_layers"), "flame_transformer": ()}
+        return options(section, own.get(kind, ("linear_l2",)))
 
     return chosen
 

@@ -17,4 +17,5 @@ with script_logging(snakemake.log[0], f"rule train_baseline ({snakemake.wildcard
         device=snakemake.params.device,
         seed=snakemake.params.seed,
         evaluation=EvaluationOptions.from_dict(snakemake.params.evaluation),
+        store_path=snakemake.input.store,
     )

@@ -236,6 +236,12 @@ class MeshStore:
         """(V, 3) float32, mm: reads one chunk."""
         return self.file["sequences"][key]["vertices"][t]
 
+    def params(self, key: str) -> dict[str, np.ndarray]:
+        """The fit's FLAME parameters, name → array (``expression (T, n_expr)``, ``pose (T, J, 3)``
+        axis-angle radians, ``shape``, ``translation`` mm, ...): as the fit file holds them."""
+        group = self.file["sequences"][key].get("params", {})
+        return {name: data[()] for name, data in group.items()}
+
     def quality(self, key: str) -> dict[str, np.ndarray]:
         """Per-frame registration quality, name → (T,)."""
         group = self.file["sequences"][key].get("quality", {})

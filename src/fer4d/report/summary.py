@@ -65,6 +65,7 @@ BASELINE_NAMES = {
     "gru": "bidirectional GRU on the same embeddings",
     "mean_linear": "mean-pooled embeddings + linear",
     "apex_linear": "apex frame embedding + linear (no temporal model)",
+    "flame_transformer": "transformer on FLAME expression + jaw parameters (no auto-encoder)",
 }
 
 

@@ -9,8 +9,11 @@ They answer what the spatial and the temporal halves of the method each contribu
   (order-free pooling).
 - ``gru``: a bidirectional GRU (``fer4d.models.recurrent``) trained with the transformer's
   recipe: same augmentations, epochs, selection on the validation subjects, seed ensemble.
+- ``flame_transformer``: the transformer itself, on the registration's FLAME expression and jaw
+  parameters (``fer4d.train.classifier.parameters``) instead of the auto-encoder's embeddings:
+  what the learned mesh representation adds over the fitted model's own code.
 
-Every baseline sees the transformer's standardised frame features (``relative_to_first`` and
+Every other baseline sees the transformer's standardised frame features (``relative_to_first`` and
 the scaler of its options), so the classifier is the only difference. The linear classifier is
 a multinomial logistic regression (class-balanced when the transformer is), fitted to
 convergence with L-BFGS; its L2 strength is chosen on the fold's validation subjects (the
@@ -22,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +36,16 @@ from torch import nn
 from fer4d.device import resolve_device, seed_everything
 from fer4d.formats.predictions import write_predictions
 from fer4d.models.recurrent import ExpressionGRU
-from fer4d.train.classifier.features import FoldFeatures, class_weights, read_fold_features, samples_of
+from fer4d.train.classifier.features import (
+    FoldFeatures,
+    class_weights,
+    fold_features,
+    read_fold_features,
+    samples_of,
+)
 from fer4d.train.classifier.inference import predict_probabilities, probability_scores
 from fer4d.train.classifier.options import BaselineOptions, EvaluationOptions, TransformerOptions
+from fer4d.train.classifier.parameters import read_parameter_fold
 from fer4d.train.classifier.training import train_member
 
 log = logging.getLogger(__name__)
@@ -114,19 +125,17 @@ def linear_baseline(
     return model.probabilities(pooled_features(data, "test", kind)), {"l2": l2, "val_accuracy": accuracy}
 
 
-def gru_baseline(
+def ensemble_baseline(
     data: FoldFeatures,
     transformer: TransformerOptions,
-    options: BaselineOptions,
     device: torch.device,
     seed: int,
+    build_model: Callable[[int, int], nn.Module] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Train the GRU ensemble with the transformer's recipe → test probabilities ``(N_test, C)``
-    and ``{"best_epochs", "val_accuracy"}``."""
-    build = lambda in_dim, n_classes: ExpressionGRU(
-        in_dim, options.gru_hidden, options.gru_layers, transformer.dropout, n_classes
-    )
-    members = [train_member(data, transformer, device, seed + i, build) for i in range(transformer.ensemble)]
+    """Train a seed ensemble with the transformer's recipe (``build_model(in_dim, n_classes)``;
+    default: the transformer) → test probabilities ``(N_test, C)`` and ``{"best_epochs",
+    "val_accuracy"}``."""
+    members = [train_member(data, transformer, device, seed + i, build_model) for i in range(transformer.ensemble)]
     models = [model for model, _ in members]
     selection = predict_probabilities(models, data.features[data.selection_split], device)
     _, accuracy = probability_scores(selection, data.labels[data.selection_split])
@@ -143,19 +152,31 @@ def train_baseline(
     device: str = "auto",
     seed: int = 0,
     evaluation: EvaluationOptions | None = None,
+    store_path: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Train baseline ``kind`` (one of ``BASELINE_KINDS``) on a fold's ``embeddings.h5`` and write
     its test predictions (``fer4d.formats.predictions``, the transformer's format); on whole
-    sequences or, as the transformer, on the sliding windows of ``evaluation``. Returns
+    sequences or, as the transformer, on the sliding windows of ``evaluation``;
+    ``flame_transformer`` reads the fold's FLAME parameters from ``store_path``. Returns
     ``{fold, kind, val_accuracy, test_accuracy, n_train, n_val, n_test, seconds, ...}`` plus the
-    chosen ``l2`` (linear) or ``best_epochs`` (GRU)."""
+    chosen ``l2`` (linear) or ``best_epochs`` (GRU, FLAME transformer)."""
     started = time.monotonic()
     torch_device = resolve_device(device)
     evaluation = evaluation or EvaluationOptions()
     data = read_fold_features(embeddings_path, transformer.relative_to_first, transformer.scale_per_channel)
+    if kind == "flame_transformer":
+        if store_path is None:
+            raise ValueError("baseline flame_transformer needs the store (store_path)")
+        parameters = read_parameter_fold(store_path, data.fold)
+        data = fold_features(parameters, transformer.relative_to_first, transformer.scale_per_channel, store_path)
     samples, windows = samples_of(data, evaluation.window, evaluation.step)
     if kind == "gru":
-        probs, chosen = gru_baseline(samples, transformer, options, torch_device, seed)
+        build = lambda in_dim, n_classes: ExpressionGRU(
+            in_dim, options.gru_hidden, options.gru_layers, transformer.dropout, n_classes
+        )
+        probs, chosen = ensemble_baseline(samples, transformer, torch_device, seed, build)
+    elif kind == "flame_transformer":
+        probs, chosen = ensemble_baseline(samples, transformer, torch_device, seed)
     elif kind in ("apex_linear", "mean_linear"):
         seed_everything(seed)
         probs, chosen = linear_baseline(samples, kind, options, transformer.balance)

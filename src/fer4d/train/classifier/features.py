@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from fer4d.errors import InputFileError
-from fer4d.formats.embeddings import EmbeddedSequence, read_embeddings
+from fer4d.formats.embeddings import EmbeddedSequence, EmbeddingsFile, read_embeddings
 from fer4d.formats.predictions import Prediction
 from fer4d.formats.store import SPLITS
 
@@ -146,11 +146,19 @@ def read_fold_features(
 ) -> FoldFeatures:
     """A fold's embeddings file → its :class:`FoldFeatures`, standardised with the training
     frames' statistics (:class:`FeatureScaler`)."""
-    embeddings = read_embeddings(embeddings_path)
+    return fold_features(read_embeddings(embeddings_path), relative_to_first, scale_per_channel, embeddings_path)
+
+
+def fold_features(
+    embeddings: EmbeddingsFile, relative_to_first: bool, scale_per_channel: bool, source: str | os.PathLike
+) -> FoldFeatures:
+    """Per-frame features ``(T, d)`` of a fold's sequences (auto-encoder embeddings, or any other
+    per-frame vectors in the same container) → :class:`FoldFeatures`, standardised with the
+    training frames' statistics; ``source`` names the file in errors."""
     sequences = embeddings.sequences
     by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
     if not by_split["train"]:
-        raise InputFileError(embeddings_path, "no sequences with split 'train'")
+        raise InputFileError(source, "no sequences with split 'train'")
     raw = {split: [frame_features(s.embedding, relative_to_first) for s in seqs] for split, seqs in by_split.items()}
     scaler = FeatureScaler.fit(raw["train"], scale_per_channel)
     return FoldFeatures(

@@ -64,7 +64,7 @@ class TransformerOptions(SectionOptions):
         )
 
 
-BASELINE_KINDS = ("apex_linear", "mean_linear", "gru")
+BASELINE_KINDS = ("apex_linear", "mean_linear", "gru", "flame_transformer")
 """The baselines of the temporal transformer (``fer4d.train.classifier.baselines``)."""
 
 
