@@ -178,7 +178,9 @@ def baseline_params(section):
         if section == "transformer":
             if kind == "flame_transformer":  # the transformer itself, on other features
                 return options(section)
-            return options(section, TRANSFORMER_RECIPE if kind == "gru" else TRANSFORMER_FEATURES)
+            return options(
+                section, TRANSFORMER_RECIPE if kind == "gru" else TRANSFORMER_FEATURES
+            )
         own = {"gru": ("gru_hidden", "gru_layers"), "flame_transformer": ()}
         return options(section, own.get(kind, ("linear_l2",)))
 
