@@ -11,7 +11,7 @@ from fer4d.formats.checkpoints import read_classifier_checkpoint
 from fer4d.formats.predictions import Prediction, write_predictions
 from fer4d.report.build import ReportInputs, build_report
 from fer4d.report.classification import window_summary
-from fer4d.train.classifier.baselines import train_baseline
+from fer4d.train.classifier.baselines import apex_index, pooled_features, train_baseline
 from fer4d.train.classifier.features import WindowedFold, read_fold_features, window_spans
 from fer4d.train.classifier.inference import load_classifier
 from fer4d.train.classifier.options import BaselineOptions, EvaluationOptions
@@ -37,6 +37,12 @@ def test_windowed_fold_keeps_labels_and_owners_and_averages_per_sequence(tmp_pat
         assert sorted(set(owners)) == list(range(len(fold.features[split])))
         assert [fold.labels[split][o] for o in owners] == windows.data.labels[split]
         assert all(len(w) == 6 for w in windows.data.features[split])
+    for seq, feats in zip(windows.data.sequences["test"], windows.data.features["test"]):
+        assert len(seq.embedding) == len(feats) and "@" in seq.key  # one sample per window, aligned
+    apex = pooled_features(windows.data, "test", "apex_linear")  # the apex of each window, not of its sequence
+    assert apex.shape[0] == len(windows.owners["test"])
+    third = windows.data.sequences["test"][2]
+    np.testing.assert_allclose(apex[2], windows.data.features["test"][2][apex_index(third.embedding)])
     n = len(windows.owners["test"])
     probs = np.random.default_rng(0).dirichlet(np.ones(6), n)
     means, per_sequence = windows.sequence_probabilities(probs)
@@ -61,11 +67,12 @@ def test_training_on_windows_predicts_sequences_by_their_windows_mean(tmp_path):
     np.testing.assert_allclose(again, items[0]["probs"], atol=2e-4)
     summary = window_summary([paths[1]])
     assert summary["n_sequences"] == len(items) and summary["n_windows"] == sum(len(i["window_probs"]) for i in items)
-    train_baseline(
-        tmp_path / "emb.h5", tmp_path / "mean.json", "mean_linear", FAST, BaselineOptions(), "cpu", 0, evaluation
-    )
-    baseline = json.loads((tmp_path / "mean.json").read_text())["items"]
-    assert all(len(i["window_probs"]) >= 2 for i in baseline)
+    for kind in ("mean_linear", "apex_linear"):
+        train_baseline(
+            tmp_path / "emb.h5", tmp_path / f"{kind}.json", kind, FAST, BaselineOptions(), "cpu", 0, evaluation
+        )
+        baseline = json.loads((tmp_path / f"{kind}.json").read_text())["items"]
+        assert len(baseline) == len(items) and all(len(i["window_probs"]) >= 2 for i in baseline)
 
 
 def test_window_and_sequence_accuracy_on_hand_made_predictions(tmp_path):

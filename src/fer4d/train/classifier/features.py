@@ -4,6 +4,7 @@ weights."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -186,32 +187,37 @@ def window_spans(length: int, window: int, step: int) -> list[tuple[int, int]]:
 
 @dataclass
 class WindowedFold:
-    """A fold's sliding windows as classifier samples: ``data`` holds one ``(window, d)`` sample
-    per window (labelled as its sequence), ``owners[split][j]`` the index of window ``j``'s
-    sequence in the original fold's ``split``."""
+    """A fold's sliding windows as classifier samples: ``data`` holds one sample per window (its
+    ``sequences`` entry: the window's slice of the embedding, key ``{key}@{start}``, labelled as
+    its sequence; its features: the same slice), ``owners[split][j]`` the index of window
+    ``j``'s sequence among the original fold's ``n_sequences[split]``."""
 
     data: FoldFeatures
     owners: dict[str, list[int]]
+    n_sequences: dict[str, int]
 
     @classmethod
     def of(cls, fold: FoldFeatures, window: int, step: int) -> WindowedFold:
-        features, labels, owners = {}, {}, {}
-        for split, sequences in fold.features.items():
-            features[split], labels[split], owners[split] = [], [], []
-            for index, (seq, label) in enumerate(zip(sequences, fold.labels[split])):
-                for start, end in window_spans(len(seq), window, step):
-                    features[split].append(seq[start:end])
-                    labels[split].append(label)
+        sequences, features, labels, owners = {}, {}, {}, {}
+        for split, originals in fold.sequences.items():
+            sequences[split], features[split], labels[split], owners[split] = [], [], [], []
+            for index, (seq, feats) in enumerate(zip(originals, fold.features[split])):
+                for start, end in window_spans(len(feats), window, step):
+                    sequences[split].append(
+                        dataclasses.replace(seq, key=f"{seq.key}@{start}", embedding=seq.embedding[start:end])
+                    )
+                    features[split].append(feats[start:end])
+                    labels[split].append(fold.labels[split][index])
                     owners[split].append(index)
         windows = FoldFeatures(
-            fold.fold, fold.label_names, fold.sequences, features, labels, fold.selection_split, fold.scaler
+            fold.fold, fold.label_names, sequences, features, labels, fold.selection_split, fold.scaler
         )
-        return cls(windows, owners)
+        return cls(windows, owners, {split: len(originals) for split, originals in fold.sequences.items()})
 
     def per_sequence(self, window_probs: np.ndarray, split: str = "test") -> list[np.ndarray]:
         """Window probabilities ``(W, C)`` of ``split`` → each sequence's ``(W_i, C)``, in order."""
         owners = np.asarray(self.owners[split])
-        return [window_probs[owners == index] for index in range(len(self.data.sequences[split]))]
+        return [window_probs[owners == index] for index in range(self.n_sequences[split])]
 
     def sequence_probabilities(self, window_probs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Test window probabilities ``(W, C)`` → each test sequence's mean ``(N_test, C)`` and its
