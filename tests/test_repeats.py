@@ -65,6 +65,7 @@ def test_the_report_scores_each_repeat_and_their_spread(tmp_path):
     assert summary["accuracy"]["mean"] == pytest.approx(0.75) and summary["accuracy"]["std"] == pytest.approx(
         0.3536, 1e-3
     )
+    assert summary["accuracy"]["ci"] == [0.0, 1.0]  # t(0.975, 1) = 12.7: the interval is clipped to scores
     assert repeated_summary(paths, 1) is None
     with pytest.raises(ValueError, match="do not split into 3 repeats"):
         repeated_summary(paths, 3)

@@ -34,7 +34,8 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> dict:
 
 def repeated_summary(prediction_paths: Sequence[str | os.PathLike], repeats: int) -> dict | None:
     """Per repeat (folds in repeat-major order, ``len(paths) / repeats`` each) the pooled
-    scores, and each score's :func:`mean_interval` over repeats: ``{"repeats", "folds_per_repeat",
+    scores, and each score's :func:`mean_interval` over repeats, its interval clipped to [0, 1]:
+    ``{"repeats", "folds_per_repeat",
     "per_repeat": [{accuracy, balanced_accuracy, macro_f1, n}], "accuracy": {mean, std, ci}, ...}``;
     None for a single repeat."""
     if repeats <= 1:
@@ -52,9 +53,8 @@ def repeated_summary(prediction_paths: Sequence[str | os.PathLike], repeats: int
             pred += [labels.index(item["pred"]) for item in fold["items"]]
         scores = summarise(true, pred, labels)
         per_repeat.append({"n": scores["n"], **{name: scores[name] for name in SCORES}})
-    return {
-        "repeats": repeats,
-        "folds_per_repeat": per_repeat_folds,
-        "per_repeat": per_repeat,
-        **{name: mean_interval([r[name] for r in per_repeat]) for name in SCORES},
-    }
+    spreads = {name: mean_interval([r[name] for r in per_repeat]) for name in SCORES}
+    for spread in spreads.values():  # a score lies in [0, 1]: so does its interval
+        if spread["ci"] is not None:
+            spread["ci"] = [max(0.0, spread["ci"][0]), min(1.0, spread["ci"][1])]
+    return {"repeats": repeats, "folds_per_repeat": per_repeat_folds, "per_repeat": per_repeat, **spreads}
