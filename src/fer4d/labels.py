@@ -58,12 +58,6 @@ class LabelOptions(SectionOptions):
         if problems:
             raise ValueError("invalid labels options: " + "; ".join(problems))
 
-    def index(self, name: str) -> int:
-        """The class index of ``name`` (ValueError naming the set when it is not one)."""
-        if name not in self.names:
-            raise ValueError(f"unknown label {name!r}; expected one of {list(self.names)}")
-        return self.names.index(name)
-
     def folder_label(self, folder_name: str) -> str | None:
         """The class an expression folder named ``folder_name`` holds, or None."""
         lowered = folder_name.lower()
