@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fer4d.formats.predictions import Prediction, write_predictions
+from fer4d.formats.predictions import Prediction, read_predictions, write_predictions
 from fer4d.report.build import ReportInputs, build_report
 from fer4d.report.repeats import mean_interval, repeated_summary
 from fer4d.store.folds import fold_count, make_folds
@@ -60,15 +60,16 @@ def test_the_report_scores_each_repeat_and_their_spread(tmp_path):
         pred = "calm" if correct else "smile"
         item = Prediction(f"s{fold}__calm", f"s{fold}", "calm", pred, [1.0, 0.0] if correct else [0.0, 1.0])
         write_predictions(paths[-1], fold, [item], LABELS)
-    summary = repeated_summary(paths, 2)
+    folds = [read_predictions(path) for path in paths]
+    summary = repeated_summary(folds, 2)
     assert [r["accuracy"] for r in summary["per_repeat"]] == [1.0, 0.5]
     assert summary["accuracy"]["mean"] == pytest.approx(0.75) and summary["accuracy"]["std"] == pytest.approx(
         0.3536, 1e-3
     )
     assert summary["accuracy"]["ci"] == [0.0, 1.0]  # t(0.975, 1) = 12.7: the interval is clipped to scores
-    assert repeated_summary(paths, 1) is None
+    assert repeated_summary(folds, 1) is None
     with pytest.raises(ValueError, match="do not split into 3 repeats"):
-        repeated_summary(paths, 3)
+        repeated_summary(folds, 3)
     metrics = build_report(ReportInputs(predictions=paths, repeats=2), tmp_path / "report")
     assert metrics["repeated"]["folds_per_repeat"] == 2
     assert "### Repeated cross-validation: 2 splits of 2 folds" in (tmp_path / "report" / "report.md").read_text()

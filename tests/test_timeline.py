@@ -62,21 +62,23 @@ def write_folds(tmp_path):
 
 def test_accuracy_over_time_on_hand_made_curves(tmp_path):
     paths = write_folds(tmp_path)
-    summary = time_resolved_summary(paths)
+    folds = [read_predictions(path) for path in paths]
+    summary = time_resolved_summary(folds)
     # from 1, 2, 3, 4 of 4 frames: right are (smile) / (calm, smile) / (calm, smile) / (calm, smile, frown)
     assert summary["n"] == 4 and summary["fractions"] == [0.25, 0.5, 0.75, 1.0]
     assert summary["accuracy"] == pytest.approx([1 / 4, 2 / 4, 2 / 4, 3 / 4])
     # the three right at the end settle after 2/4 (calm), 1/4 (smile), 4/4 (frown) of their frames
     assert summary["decision_fraction_median"] == pytest.approx(0.5)
     assert summary["decision_fraction_mean"] == pytest.approx((0.5 + 0.25 + 1.0) / 3)
-    examples = example_curves(paths, count=3)
+    examples = example_curves(folds, count=3)
     assert [e["key"] for e in examples] == ["a__calm", "a__smile", "b__frown"] and examples[0]["curve"].shape == (4, 3)
 
 
 def test_predictions_without_curves_have_no_time_resolved_summary(tmp_path):
     write_predictions(tmp_path / "p.json", 0, [Prediction("a__calm", "a", "calm", "calm", [1.0, 0.0, 0.0])], LABELS)
     assert "probs_over_time" not in json.loads((tmp_path / "p.json").read_text())["items"][0]
-    assert time_resolved_summary([tmp_path / "p.json"]) is None and example_curves([tmp_path / "p.json"]) == []
+    fold = read_predictions(tmp_path / "p.json")
+    assert time_resolved_summary([fold]) is None and example_curves([fold]) == []
 
 
 def test_curves_of_the_wrong_width_are_refused_on_writing_and_reading(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fer4d.formats.checkpoints import read_classifier_checkpoint
-from fer4d.formats.predictions import Prediction, write_predictions
+from fer4d.formats.predictions import Prediction, read_predictions, write_predictions
 from fer4d.report.build import ReportInputs, build_report
 from fer4d.report.classification import window_summary
 from fer4d.train.classifier.baselines import apex_index, pooled_features, train_baseline
@@ -65,7 +65,7 @@ def test_training_on_windows_predicts_sequences_by_their_windows_mean(tmp_path):
     classifier = load_classifier(paths[0], device="cpu")  # fer4d predict averages windows the same way
     again = classifier.probabilities([embedding_of(tmp_path / "emb.h5", items[0]["key"])])[0]
     np.testing.assert_allclose(again, items[0]["probs"], atol=2e-4)
-    summary = window_summary([paths[1]])
+    summary = window_summary([read_predictions(paths[1])])
     assert summary["n_sequences"] == len(items) and summary["n_windows"] == sum(len(i["window_probs"]) for i in items)
     for kind in ("mean_linear", "apex_linear"):
         train_baseline(
@@ -85,7 +85,7 @@ def test_window_and_sequence_accuracy_on_hand_made_predictions(tmp_path):
         Prediction("b__calm", "b", "calm", "smile", list(np.mean([smile, smile, calm], 0)), [], [smile, smile, calm]),
     ]
     write_predictions(tmp_path / "p.json", 0, items, labels)
-    summary = window_summary([tmp_path / "p.json"])
+    summary = window_summary([read_predictions(tmp_path / "p.json")])
     assert summary == {
         "n_windows": 7,
         "window_accuracy": pytest.approx(4 / 7),

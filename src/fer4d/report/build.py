@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fer4d.atomic import atomic_path, write_json
 from fer4d.errors import InputFileError
+from fer4d.formats.predictions import read_predictions
 from fer4d.report import plots
 from fer4d.report.autoencoder import read_autoencoder_metrics, summarise_regions
 from fer4d.report.baselines import baseline_table
@@ -92,13 +93,13 @@ def _classification(inputs: ReportInputs, out: Path) -> dict:
     return metrics
 
 
-def _over_time(inputs: ReportInputs, out: Path) -> dict | None:
-    examples = example_curves(inputs.predictions)
+def _over_time(folds: list[dict], out: Path) -> dict | None:
+    examples = example_curves(folds)
     if examples:
         plots.plot_probabilities_over_time(examples, out / REPORT_FILES["over_time"])
     else:
         plots.plot_placeholder("no probabilities over time in the predictions", out / REPORT_FILES["over_time"])
-    return time_resolved_summary(inputs.predictions)
+    return time_resolved_summary(folds)
 
 
 def _training(inputs: ReportInputs, out: Path) -> dict:
@@ -174,9 +175,10 @@ def build_report(inputs: ReportInputs, out_dir: PathLike) -> dict:
     reconstruction = _training(inputs, out)
     metrics["reconstruction"] = {key: reconstruction[key] for key in ("test_error_mm", "regions", "summary")}
     metrics["baselines"] = baseline_table(inputs.predictions, inputs.baselines)
-    metrics["time_resolved"] = _over_time(inputs, out)
-    metrics["repeated"] = repeated_summary(inputs.predictions, inputs.repeats)
-    metrics["windows"] = window_summary(inputs.predictions)
+    folds = [read_predictions(path) for path in inputs.predictions]  # once, for the summaries below
+    metrics["time_resolved"] = _over_time(folds, out)
+    metrics["repeated"] = repeated_summary(folds, inputs.repeats)
+    metrics["windows"] = window_summary(folds)
     write_json(out / REPORT_FILES["metrics"], metrics)
     registration = _registration(inputs, out)
     memory = _memory(inputs, out)

@@ -60,13 +60,13 @@ def cross_validated_metrics(prediction_paths: Sequence[str | os.PathLike]) -> di
     return result
 
 
-def window_summary(prediction_paths: Sequence[str | os.PathLike]) -> dict | None:
+def window_summary(folds: Sequence[dict]) -> dict | None:
     """Window- and sequence-level accuracy of predictions made on sliding windows (items with
-    ``window_probs``; a sequence's prediction is the mean of its windows'), pooled over folds:
+    ``window_probs``; a sequence's prediction is the mean of its windows'), pooled over the
+    ``folds`` (as ``read_predictions`` returns them):
     ``{"n_windows", "window_accuracy", "n_sequences", "sequence_accuracy"}``; None without windows."""
     windows_right, sequences_right = [], []
-    for path in prediction_paths:
-        fold = read_predictions(path)
+    for fold in folds:
         for item in fold["items"]:
             if not item.get("window_probs"):
                 continue

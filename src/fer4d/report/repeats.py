@@ -9,15 +9,12 @@ mean (the repeats share subjects, so the interval is about the split, not about 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 from scipy import stats
 
-from fer4d.formats.predictions import read_predictions
+from fer4d.report.classification import FOLD_METRICS
 from fer4d.report.metrics import summarise
-
-SCORES = ("accuracy", "balanced_accuracy", "macro_f1")
 
 
 def mean_interval(values: Sequence[float], confidence: float = 0.95) -> dict:
@@ -32,28 +29,28 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> dict:
     return {"mean": mean, "std": std, "ci": [mean - half, mean + half]}
 
 
-def repeated_summary(prediction_paths: Sequence[str | os.PathLike], repeats: int) -> dict | None:
-    """Per repeat (folds in repeat-major order, ``len(paths) / repeats`` each) the pooled
+def repeated_summary(folds: Sequence[dict], repeats: int) -> dict | None:
+    """Per repeat (``folds``: the predictions as ``read_predictions`` returns them, in
+    repeat-major order, ``len(folds) / repeats`` each) the pooled
     scores, and each score's :func:`mean_interval` over repeats, its interval clipped to [0, 1]:
     ``{"repeats", "folds_per_repeat",
     "per_repeat": [{accuracy, balanced_accuracy, macro_f1, n}], "accuracy": {mean, std, ci}, ...}``;
     None for a single repeat."""
     if repeats <= 1:
         return None
-    if len(prediction_paths) % repeats:
-        raise ValueError(f"{len(prediction_paths)} fold predictions do not split into {repeats} repeats")
-    per_repeat_folds = len(prediction_paths) // repeats
+    if len(folds) % repeats:
+        raise ValueError(f"{len(folds)} fold predictions do not split into {repeats} repeats")
+    per_repeat_folds = len(folds) // repeats
     per_repeat = []
     for repeat in range(repeats):
         true, pred, labels = [], [], None
-        for path in prediction_paths[repeat * per_repeat_folds : (repeat + 1) * per_repeat_folds]:
-            fold = read_predictions(path)
+        for fold in folds[repeat * per_repeat_folds : (repeat + 1) * per_repeat_folds]:
             labels = fold["labels"]
             true += [labels.index(item["true"]) for item in fold["items"]]
             pred += [labels.index(item["pred"]) for item in fold["items"]]
         scores = summarise(true, pred, labels)
-        per_repeat.append({"n": scores["n"], **{name: scores[name] for name in SCORES}})
-    spreads = {name: mean_interval([r[name] for r in per_repeat]) for name in SCORES}
+        per_repeat.append({"n": scores["n"], **{name: scores[name] for name in FOLD_METRICS}})
+    spreads = {name: mean_interval([r[name] for r in per_repeat]) for name in FOLD_METRICS}
     for spread in spreads.values():  # a score lies in [0, 1]: so does its interval
         if spread["ci"] is not None:
             spread["ci"] = [max(0.0, spread["ci"][0]), min(1.0, spread["ci"][1])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fer4d.report.classification import FOLD_METRICS
 from fer4d.report.files import REPORT_FILES
 
 
@@ -85,7 +86,7 @@ def _repeated_lines(repeated: dict | None) -> list[str]:
     if not repeated:
         return []
     rows = []
-    for name in ("accuracy", "balanced_accuracy", "macro_f1"):
+    for name in FOLD_METRICS:
         spread = repeated[name]
         low, high = spread["ci"]
         rows.append(

@@ -1,19 +1,16 @@
 """Time-resolved predictions: how early in a sequence the transformer knows the expression.
 
-Reads the causal ``probs_over_time`` of each fold's predictions (row ``t`` computed from frames
-``0..t`` only, ``fer4d.formats.predictions``) and scores the prediction made from the first part
+Takes the folds' predictions as ``fer4d.formats.predictions.read_predictions`` returns them, with
+their causal ``probs_over_time`` (row ``t`` computed from frames ``0..t`` only), and scores the prediction made from the first part
 of each test sequence, the early-recognition readout of the dynamic-FER literature.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 import numpy as np
-
-from fer4d.formats.predictions import read_predictions
 
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 """Parts of each sequence, from its first frame, that the accuracy over time is scored on."""
@@ -32,15 +29,14 @@ def decision_fraction(curve: np.ndarray) -> float:
     return float((changed[-1] + 2 if changed.size else 1) / len(winners))
 
 
-def time_resolved_summary(prediction_paths: Sequence[str | os.PathLike]) -> dict | None:
+def time_resolved_summary(folds: Sequence[dict]) -> dict | None:
     """Pooled over the folds' test sequences that have ``probs_over_time``:
     ``{"n", "fractions", "accuracy": [accuracy from the first fraction of each sequence],
     "decision_fraction_median", "decision_fraction_mean"}`` (the decision fraction of the
     sequences whose final prediction is right); None when no fold has curves."""
     correct = {fraction: [] for fraction in FRACTIONS}
     decisions = []
-    for path in prediction_paths:
-        fold = read_predictions(path)
+    for fold in folds:
         labels = fold["labels"]
         for item in fold["items"]:
             curve = np.asarray(item.get("probs_over_time") or [], dtype=np.float64)
@@ -63,12 +59,11 @@ def time_resolved_summary(prediction_paths: Sequence[str | os.PathLike]) -> dict
     }
 
 
-def example_curves(prediction_paths: Sequence[str | os.PathLike], count: int = 4) -> list[dict]:
+def example_curves(folds: Sequence[dict], count: int = 4) -> list[dict]:
     """Up to ``count`` test sequences with curves, of as many different true labels as possible
     (the first of each label in fold order): ``[{"key", "true", "pred", "labels", "curve" (T, C)}]``."""
     chosen: dict[str, dict] = {}
-    for path in prediction_paths:
-        fold = read_predictions(path)
+    for fold in folds:
         for item in fold["items"]:
             if item.get("probs_over_time") and item["true"] not in chosen and len(chosen) < count:
                 chosen[item["true"]] = {
