@@ -42,6 +42,10 @@ SLURM_TEST_OPTIONS = [
     "--slurm-keep-successful-logs",  # the test counts the per-job SLURM logs
     "--latency-wait",
     "5",
+    # A fold's group job asks for the cores of its members that can run at once (4 with three
+    # baselines); the test node has nproc cores, so the group must be capped at them.
+    "--cores",
+    str(os.cpu_count()),
 ]
 
 
