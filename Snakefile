@@ -16,8 +16,18 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthesize.smk"
-include: "workflow/rules/ingest.smk"
-include: "workflow/rules/fit.smk"
+
+
+if REGISTERED:
+
+    include: "workflow/rules/registered.smk"
+
+else:
+
+    include: "workflow/rules/ingest.smk"
+    include: "workflow/rules/fit.smk"
+
+
 include: "workflow/rules/store.smk"
 include: "workflow/rules/hierarchy.smk"
 include: "workflow/rules/autoencoder.smk"

@@ -12,6 +12,8 @@ from fer4d.store.options import FoldOptions
 
 RESULTS = config["results"]
 SYNTHETIC = config["dataset"]["source"] == "synthetic"
+# Meshes already in the model's topology (e.g. CoMA): rule registered replaces ingest + fit.
+REGISTERED = config["dataset"]["source"] == "registered"
 ENVS = "../../envs"
 
 
@@ -26,6 +28,10 @@ EXTENSION = (
     config["synthetic"]["format"] if SYNTHETIC else config["dataset"]["extension"]
 )
 MODEL = config["flame"]["model"] or results("model", "flame_synthetic.pkl")
+# Per sequence: the fit file the store gathers (rule fit, or rule registered) and the list of
+# files set aside on the way (rule ingest, or rule registered).
+FIT_FILE = results("fit", "{subject}", "{label}.h5")
+QUARANTINE_FILE = results("ingest", "{subject}", "{label}.quarantine.json")
 LABEL_SET = LabelOptions.from_dict(config["labels"])
 SELECTION = SubjectSelection.from_config(config["dataset"]["subjects"])
 
@@ -75,6 +81,11 @@ SEQUENCES = sorted(SCANS)
 SUBJECTS = sorted({subject for subject, _ in SEQUENCES})
 FOLDS = list(range(fold_count(FoldOptions.from_dict(config["folds"]), SUBJECTS)))
 BASELINES = config["baselines"]["kinds"]
+if REGISTERED and "flame_transformer" in BASELINES:
+    raise ValueError(
+        "baselines.kinds: flame_transformer needs FLAME parameters, which a registered-mesh "
+        "dataset (dataset.source: registered) has none of: remove it from baselines.kinds"
+    )
 
 
 def options(section, keys=None):

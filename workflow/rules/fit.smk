@@ -6,7 +6,7 @@ rule fit:
         sequence=rules.ingest.output.sequence,
         model=MODEL,
     output:
-        results("fit", "{subject}", "{label}.h5"),
+        FIT_FILE,
     log:
         results("logs", "fit", "{subject}", "{label}.log"),
     benchmark:

@@ -6,7 +6,7 @@ rule ingest:
         unpack(ingest_inputs),
     output:
         sequence=results("ingest", "{subject}", "{label}.h5"),
-        quarantine=results("ingest", "{subject}", "{label}.quarantine.json"),
+        quarantine=QUARANTINE_FILE,
     log:
         results("logs", "ingest", "{subject}", "{label}.log"),
     benchmark:

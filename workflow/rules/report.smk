@@ -38,8 +38,9 @@ rule report:
         store=rules.store.output.store,
         memory=rules.memory_benchmark.output[0],
         # Every sequence: the report draws the first one the store kept.
-        fits=per_sequence(rules.fit.output[0]),
-        scans=per_sequence(rules.ingest.output.sequence),
+        fits=per_sequence(FIT_FILE),
+        # The ingested scans, drawn over the fit (none in a registered-mesh dataset).
+        scans=[] if REGISTERED else per_sequence(rules.ingest.output.sequence),
     output:
         metrics=report_file("metrics"),
         metrics_csv=report_file("metrics_csv"),
@@ -102,7 +103,7 @@ rule report:
 
 rule quarantine:
     input:
-        sequences=per_sequence(rules.ingest.output.quarantine),
+        sequences=per_sequence(QUARANTINE_FILE),
         store=rules.store.output.report,
     output:
         results("quarantine.json"),

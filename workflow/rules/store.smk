@@ -3,7 +3,7 @@
 
 rule store:
     input:
-        fits=per_sequence(rules.fit.output[0]),
+        fits=per_sequence(FIT_FILE),
         model=MODEL,
     output:
         store=results("store", "dataset.h5"),

@@ -4,6 +4,7 @@ from fer4d.logs import script_logging
 from fer4d.report.build import ReportInputs, baselines_by_kind, build_report
 
 with script_logging(snakemake.log[0], "rule report"):
+    scans = list(snakemake.input.scans)  # none in a registered-mesh dataset
     build_report(
         ReportInputs(
             predictions=list(snakemake.input.predictions),
@@ -12,7 +13,7 @@ with script_logging(snakemake.log[0], "rule report"):
             autoencoder_metrics=list(snakemake.input.autoencoder_metrics),
             store=snakemake.input.store,
             memory=snakemake.input.memory,
-            examples=list(zip(snakemake.input.fits, snakemake.input.scans)),
+            examples=[(fit, scans[i] if scans else None) for i, fit in enumerate(snakemake.input.fits)],
             repeats=snakemake.params.repeats,
         ),
         snakemake.params.out_dir,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer4d.errors import InputFileError
+from fer4d.errors import InputFileError, Quarantine
 from fer4d.formats.groundtruth import read_ground_truth
 from fer4d.formats.ingested import write_quarantine, write_sequence
 from fer4d.io.clean import clean_scan, extent, guess_scale_to_mm, units_name
@@ -30,20 +30,6 @@ GROUND_TRUTH_FILE = "ground_truth.h5"
 UNIT_SCALES = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 
 
-class _Quarantine:
-    """Collects problems; in strict mode the first one is raised."""
-
-    def __init__(self, strict: bool):
-        self.strict = strict
-        self.items: list[dict] = []
-
-    def add(self, path: str | os.PathLike, problem: str) -> None:
-        if self.strict:
-            raise InputFileError(path, problem)
-        log.error("quarantined %s: %s", path, problem)
-        self.items.append({"file": str(path), "problem": problem})
-
-
 def check_scan(path: str | os.PathLike, scan: Scan) -> None:
     """Refuse (``InputFileError``) a scan that no cleaning can use: every vertex non-finite, or a
     face that refers to a vertex the file does not have."""
@@ -54,12 +40,14 @@ def check_scan(path: str | os.PathLike, scan: Scan) -> None:
         raise InputFileError(path, f"a face refers to vertex {bad}, but the file has {len(scan.vertices)} vertices")
 
 
-def _read_frames(frames: list[Path], quarantine: _Quarantine) -> list[tuple[int, Path, Scan]]:
-    """Read every frame in a worker process, so that a file that crashes or hangs the reader
-    is quarantined like any other bad file."""
+def read_frames(
+    frames: list[Path], quarantine: Quarantine, description: str = "ingest: reading scans"
+) -> list[tuple[int, Path, Scan]]:
+    """``(position, path, scan)`` of every frame that reads: each is read in a worker process, so
+    that a file that crashes or hangs the reader is quarantined like any other bad file."""
     read = []
     with IsolatedReader() as reader:
-        for index, path in enumerate(progress(frames, "ingest: reading scans", logger=log)):
+        for index, path in enumerate(progress(frames, description, logger=log)):
             try:
                 scan = reader.read(path)
                 check_scan(path, scan)
@@ -82,7 +70,7 @@ def _ground_truth(folder: Path, frame_index: list[int], n_total: int) -> dict[st
 
 
 def _usable_ground_truth(
-    folder: Path, frame_index: list[int], n_total: int, quarantine: _Quarantine
+    folder: Path, frame_index: list[int], n_total: int, quarantine: Quarantine
 ) -> dict[str, np.ndarray] | None:
     """The folder's ground truth, or None (quarantined, the frames kept) when it cannot be used:
     ground truth only scores the fits, so a bad one never costs the sequence."""
@@ -120,9 +108,9 @@ def ingest_sequence(
             raise ValueError("ingest_sequence needs the frames or their folder")
         frames = list_frames(Path(folder), extension) if Path(folder).is_dir() else []
     frames = [Path(p) for p in frames]
-    quarantine = _Quarantine(strict)
+    quarantine = Quarantine(strict)
     folder = Path(folder) if folder is not None else frames[0].parent if frames else Path(out_path).parent
-    read = _read_frames(frames, quarantine)
+    read = read_frames(frames, quarantine)
     if options.units == "auto":
         scale = guess_scale_to_mm(float(np.median([extent(s.vertices) for _, _, s in read]))) if read else 1.0
     else:

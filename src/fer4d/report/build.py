@@ -129,9 +129,14 @@ def _registration(inputs: ReportInputs, out: Path) -> dict | None:
         frames, sequences = read_quality(inputs.store)
         summary = summarise_quality(frames, sequences)
         write_json(out / REPORT_FILES["registration_json"], summary)
-        plots.plot_registration_quality(
-            {k: v for k, v in frames.items() if k != "flagged"}, sequences, out / REPORT_FILES["registration"]
-        )
+        if summary["fitted"]:
+            plots.plot_registration_quality(
+                {k: v for k, v in frames.items() if k != "flagged"}, sequences, out / REPORT_FILES["registration"]
+            )
+        else:
+            plots.plot_placeholder(
+                "registered-mesh dataset: not fitted, no registration residuals", out / REPORT_FILES["registration"]
+            )
     else:
         plots.plot_placeholder("no store given", out / REPORT_FILES["registration"])
     example = choose_example(inputs.examples, inputs.store)

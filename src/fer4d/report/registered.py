@@ -33,7 +33,7 @@ def render_registered_sequence(
     The overlay panel maps scan and fit from the scan's frame into the model frame with
     ``params/scan_to_model`` (when present) so every panel is seen from the front.
     """
-    fit = read_fit(fit_path, with_scan=True)
+    fit = read_fit(fit_path, with_scan=scan_path is not None)
     if fit is None or len(fit.vertices) == 0:
         raise InputFileError(fit_path, "the fit has no frames (status empty): nothing to render")
     vertices, faces, vertices_scan, frame_index = fit.vertices, fit.faces, fit.vertices_scan, fit.frame_index

@@ -2,6 +2,8 @@
 
 Per frame the fit stage records the scan-to-fit residual (median and 90th percentile, mm), the
 outlier fraction, a ``flagged`` bit and, with ground truth, the vertex-to-vertex error (mm).
+A registered-mesh dataset (``dataset.source: registered``) was never fitted: its sequences have
+no quality datasets, and the summary counts them without any measure.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
 
     Returns ``frames``: ``{measure: (N_frames,) float}`` for the measures in
     :data:`FRAME_MEASURES` present in every sequence plus ``flagged (N_frames,) bool``, and
-    ``sequences``: ``[{key, n_frames, residual_median_mm, flagged_fraction[, v2v_mean_mm]}]``.
+    ``sequences``: ``[{key, n_frames, residual_median_mm, flagged_fraction[, v2v_mean_mm]}]``
+    (``[{key, n_frames}]`` for a sequence without quality: registered meshes, never fitted).
+    A store mixing fitted and unfitted sequences raises InputFileError.
     """
     collected: dict[str, list[np.ndarray]] = {name: [] for name in (*FRAME_MEASURES, "flagged")}
     sequences = []
@@ -40,6 +44,9 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
         keys = store.keys()
         for key in keys:
             quality = store.quality(key)
+            if not quality:
+                sequences.append({"key": key, "n_frames": store.info(key).n_frames})
+                continue
             if "residual_median_mm" not in quality:
                 raise InputFileError(store_path, f"sequence {key!r} has no quality/residual_median_mm")
             residual = np.asarray(quality["residual_median_mm"], dtype=np.float64)
@@ -57,6 +64,9 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
                 entry["v2v_mean_mm"] = float(np.mean(quality["v2v_mean_mm"]))
             collected["flagged"].append(flagged)
             sequences.append(entry)
+    fitted = len(collected["flagged"])
+    if 0 < fitted < len(sequences):
+        raise InputFileError(store_path, f"{len(sequences) - fitted} of {len(sequences)} sequences have no fit quality")
     # A measure counts only when every sequence has it, so the frame arrays stay aligned.
     frames = {
         name: np.concatenate(parts) for name, parts in collected.items() if parts and len(parts) == len(sequences)
@@ -69,7 +79,8 @@ def summarise_quality(frames: dict[str, np.ndarray], sequences: list[dict]) -> d
     flagged = frames.get("flagged", np.zeros(0, bool))
     return {
         "n_sequences": len(sequences),
-        "n_frames": int(flagged.size),
+        "n_frames": int(sum(s["n_frames"] for s in sequences)),
+        "fitted": bool(flagged.size),
         "flagged_fraction": float(flagged.mean()) if flagged.size else 0.0,
         "frames": {name: _distribution(values) for name, values in frames.items() if name != "flagged"},
         "sequences": sequences,

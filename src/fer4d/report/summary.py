@@ -185,7 +185,13 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
     ]
     lines += _reconstruction_table(reconstruction)
     lines += ["## Registration", ""]
-    if registration:
+    if registration and not registration["fitted"]:
+        lines += [
+            f"{registration['n_sequences']} sequences, {registration['n_frames']} frames of a registered-mesh "
+            "dataset: already in the model's topology, aligned rigidly, not fitted (no residuals).",
+            "",
+        ]
+    elif registration:
         lines += [
             f"{registration['n_sequences']} sequences, {registration['n_frames']} frames, "
             f"{_percent(registration['flagged_fraction'])} flagged.",

@@ -14,6 +14,7 @@ import numpy as np
 from fer4d.atomic import write_json
 from fer4d.errors import InputFileError
 from fer4d.flame.files import load_flame
+from fer4d.flame.model import FlameModel
 from fer4d.flame.regions import expression_regions
 from fer4d.formats.fit import FitSequence, read_fit, read_fit_header
 from fer4d.formats.store import StoreWriter, sequence_key
@@ -63,6 +64,15 @@ def apply_quality_policy(seq: FitSequence, options: StoreOptions) -> tuple[FitSe
     return seq, dropped
 
 
+def neutral_mesh(seq: FitSequence, model: FlameModel) -> np.ndarray:
+    """The sequence's neutral mesh ``(V, 3)`` mm: the template plus the fitted identity
+    blendshapes; for a registered-mesh sequence (no ``params/shape``: no fit, no identity), its
+    first frame, where such datasets start from a neutral face (CoMA's sequences do)."""
+    if "shape" in seq.params:
+        return model.neutral(seq.params["shape"])
+    return seq.vertices[0]
+
+
 def build_store(
     fit_paths: list[str | os.PathLike],
     model_path: str | os.PathLike,
@@ -79,7 +89,7 @@ def build_store(
 
     The template is the FLAME model's own (``model_path``: its ``v_template`` in mm, its faces
     and its mouth/eyes/brows regions), the mesh every fit deforms; each sequence gets its neutral
-    mesh (template + the fit's identity blendshapes); a fit whose vertex count or faces differ from it is
+    mesh (:func:`neutral_mesh`); a fit whose vertex count or faces differ from it is
     refused with an error naming its file. ``subjects``: every subject the workflow planned
     folds for (default: the subjects of the kept sequences); under ``loso`` each gets its fold,
     so the number of folds never depends on which sequences survive (see ``fold_count``).
@@ -106,8 +116,9 @@ def build_store(
                 continue
             if sequence_key(seq.subject, seq.label) in store:
                 raise InputFileError(path, f"a second sequence for {sequence_key(seq.subject, seq.label)}")
-            neutral = model.neutral(seq.params.get("shape", np.zeros(0)))
-            kept.append((store.add_sequence(seq, neutral), seq.subject, seq.label, len(seq.frame_index)))
+            kept.append(
+                (store.add_sequence(seq, neutral_mesh(seq, model)), seq.subject, seq.label, len(seq.frame_index))
+            )
         if not kept:
             raise ValueError(f"no usable sequence among {len(fit_paths)} fit files")
         keys, kept_subjects, labels, n_frames = map(list, zip(*kept))

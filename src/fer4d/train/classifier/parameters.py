@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from fer4d.errors import InputFileError
 from fer4d.formats.embeddings import EmbeddedSequence, EmbeddingsFile
 from fer4d.formats.store import SPLITS, MeshStore
 
@@ -29,13 +30,21 @@ def parameter_features(params: dict[str, np.ndarray]) -> np.ndarray:
 
 def read_parameter_fold(store_path: str | os.PathLike, fold: int) -> EmbeddingsFile:
     """The fold's sequences from the store with their :func:`parameter_features` as per-frame
-    vectors, in the container the embeddings use (so every classifier reads them alike)."""
+    vectors, in the container the embeddings use (so every classifier reads them alike). A sequence
+    without FLAME parameters (a registered-mesh dataset, never fitted) raises InputFileError."""
     with MeshStore(store_path) as store:
         folds = store.fold(fold)
         sequences = []
         for split in SPLITS:
             for key in getattr(folds, split):
                 info = store.info(key)
-                features = parameter_features(store.params(key))
+                params = store.params(key)
+                if "expression" not in params or "pose" not in params:
+                    raise InputFileError(
+                        store_path,
+                        f"sequence {key} has no FLAME parameters (registered meshes are not fitted): "
+                        "the flame_transformer baseline needs a fitted dataset",
+                    )
+                features = parameter_features(params)
                 sequences.append(EmbeddedSequence(key, info.subject, info.label, info.label_index, split, features))
         return EmbeddingsFile(fold, store.labels, sorted(sequences, key=lambda s: s.key))
