@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("formats", ["fer4d.formats"]),
     ("synth", ["fer4d.synth"]),
     ("io", ["fer4d.io"]),
+    ("landmarks", ["fer4d.landmarks"]),
     ("fitting", ["fer4d.fitting"]),
     ("store", ["fer4d.store"]),
     ("train", ["fer4d.train"]),

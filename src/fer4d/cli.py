@@ -17,7 +17,7 @@ from fer4d import __version__
 from fer4d.errors import InputFileError
 from fer4d.logs import configure_logging
 
-COMMAND_PACKAGES = ("flame", "synth", "io", "fitting", "store", "mesh", "train", "report", "bench")
+COMMAND_PACKAGES = ("flame", "synth", "io", "landmarks", "fitting", "store", "mesh", "train", "report", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,107 @@
+"""The frames of one 2D sequence: a folder of images (MUG: ``img_0001.jpg`` ...) or a video file.
+
+Images are decoded with Pillow, videos frame by frame with OpenCV (which the detector's package
+brings). A frame that cannot be decoded, or whose size differs from the sequence's first frame,
+comes back with its problem instead of pixels, so the caller quarantines it and goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer4d.errors import InputFileError
+from fer4d.io.layouts import natural_key
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
+MAX_PIXELS = 64_000_000
+"""Larger images are refused unread (a decompression bomb, not a face photo)."""
+
+
+@dataclass
+class Frame:
+    """Frame ``index`` of a sequence, from ``source``: ``image (H, W, 3)`` uint8 RGB, or None with
+    the ``problem`` that kept it from being decoded."""
+
+    index: int
+    source: str
+    image: np.ndarray | None
+    problem: str | None = None
+
+
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files of ``folder`` (``IMAGE_EXTENSIONS``, any case) in natural order."""
+    files = [p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()]
+    return sorted(files, key=lambda p: natural_key(p.name))
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """One image file → ``(H, W, 3)`` uint8 RGB; InputFileError naming it when it cannot be decoded."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise InputFileError(path, f"image of {image.width} x {image.height} pixels: too large")
+                return np.asarray(image.convert("RGB"))
+    except InputFileError:
+        raise
+    except Exception as err:  # Pillow raises many kinds (OSError, SyntaxError, ValueError, ...)
+        raise InputFileError(path, f"cannot decode the image ({type(err).__name__}: {err})") from err
+
+
+def _video_frames(path: Path) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise InputFileError(path, "cannot open the video (not a video file, or a codec OpenCV lacks)")
+    try:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                return
+            yield str(path), np.ascontiguousarray(bgr[:, :, ::-1]), None
+    finally:
+        capture.release()
+
+
+def _image_frames(files: list[Path]) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+    for path in files:
+        try:
+            yield str(path), read_image(path), None
+        except InputFileError as err:
+            yield str(path), None, err.problem
+
+
+def sequence_frames(source: str | os.PathLike | list[str | os.PathLike]) -> Iterator[Frame]:
+    """Every frame of ``source`` (a folder of images, a video file, or a list of image files), in
+    order. A frame whose size differs from the first decoded frame's comes back with a problem."""
+    if isinstance(source, list | tuple):
+        raw = _image_frames([Path(p) for p in source])
+    elif Path(source).is_dir():
+        raw = _image_frames(image_files(source))
+    elif Path(source).suffix.lower() in VIDEO_EXTENSIONS:
+        raw = _video_frames(Path(source))
+    elif Path(source).suffix.lower() in IMAGE_EXTENSIONS:
+        raw = _image_frames([Path(source)])
+    else:
+        raise InputFileError(source, f"not a folder, a video ({', '.join(VIDEO_EXTENSIONS)}) or an image")
+    size = None
+    for index, (name, image, problem) in enumerate(raw):
+        if image is not None:
+            size = size or image.shape[:2]
+            if image.shape[:2] != size:
+                image, problem = (
+                    None,
+                    f"image of {image.shape[1]} x {image.shape[0]} pixels, the sequence's are {size[1]} x {size[0]}",
+                )
+        yield Frame(index, name, image, problem)
