@@ -7,7 +7,12 @@ import json
 
 import numpy as np
 
-from fer4d.flame.files import guess_scale_to_mm, load_flame
+from fer4d.flame.files import (
+    detector_embedding_path_for,
+    guess_scale_to_mm,
+    load_flame,
+    save_detector_embedding,
+)
 from fer4d.flame.model import save_flame_npz
 from fer4d.flame.unpickle import restricted_load, to_numpy
 from fer4d.synth.facemodel import make_synthetic_flame
@@ -85,6 +90,17 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _embed_detector(args: argparse.Namespace) -> int:
+    from fer4d.landmarks.embedding import calibrate_embedding
+
+    model = load_flame(args.model)
+    face_idx, b_coords, _ = calibrate_embedding(model.v_template, model.faces)
+    out = args.out or detector_embedding_path_for(args.model)
+    save_detector_embedding(out, face_idx, b_coords, np.arange(len(face_idx)))
+    print(json.dumps({"model": str(args.model), "embedding": str(out), "points": len(face_idx)}))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     flame = subparsers.add_parser("flame", help="FLAME model files and the synthetic model")
     commands = flame.add_subparsers(dest="flame_command", required=True, metavar="COMMAND")
@@ -112,6 +128,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--n-shape-total", type=int, default=300, help="identity columns in shapedirs before the expression ones"
     )
     to_npz.set_defaults(func=_to_npz)
+
+    embed = commands.add_parser(
+        "embed-detector", help="calibrate the face detector's points on a model (render, detect, back-project)"
+    )
+    embed.add_argument("--model", required=True, help="FLAME-format .pkl or .npz (e.g. the synthetic model)")
+    embed.add_argument("--out", help="default: <stem>_mediapipe.npz beside the model")
+    embed.set_defaults(func=_embed_detector)
 
     bench = commands.add_parser("bench", help="FLAME layer speed; last line of output is JSON")
     bench.add_argument("--vertices", type=int, default=5023)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer4d.atomic import atomic_path
 from fer4d.errors import InputFileError
 from fer4d.flame.model import FlameModel, load_flame_npz
 from fer4d.flame.unpickle import restricted_load, to_numpy
@@ -48,6 +49,48 @@ def load_landmark_embedding(path: str | os.PathLike) -> tuple[np.ndarray, np.nda
     if b_coords.shape != (len(face_idx), 3):
         raise InputFileError(path, f"lmk_b_coords has shape {b_coords.shape}, expected ({len(face_idx)}, 3)")
     return face_idx, b_coords
+
+
+DETECTOR_EMBEDDING = "mediapipe_landmark_embedding.npz"
+"""FLAME's official embedding of MediaPipe's face-mesh points (105 of them), beside the real model."""
+
+
+def detector_embedding_path_for(model_path: str | os.PathLike) -> Path:
+    """Where a model's embedding of the detector's points is: ``<stem>_mediapipe.npz`` beside it
+    (the project's calibrated one, ``fer4d flame embed-detector``), else FLAME's official
+    :data:`DETECTOR_EMBEDDING` in the same folder; the first name when neither exists."""
+    model_path = Path(model_path)
+    own = model_path.with_name(f"{model_path.stem}_mediapipe.npz")
+    official = model_path.with_name(DETECTOR_EMBEDDING)
+    return official if not own.exists() and official.exists() else own
+
+
+def load_detector_embedding(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``lmk_face_idx (L,)``, ``lmk_b_coords (L, 3)`` and ``landmark_indices (L,)`` (which detector
+    point each is) from an ``.npz`` in the layout of FLAME's official MediaPipe embedding; loaded
+    without pickles."""
+    face_idx, b_coords = load_landmark_embedding(path)
+    with np.load(path, allow_pickle=False) as data:
+        if "landmark_indices" not in data.files:
+            raise InputFileError(path, "a detector embedding needs landmark_indices (the detector's point numbers)")
+        indices = data["landmark_indices"].astype(np.int64).reshape(-1)
+    if len(indices) != len(face_idx):
+        raise InputFileError(path, f"{len(indices)} landmark_indices for {len(face_idx)} embedded points")
+    return face_idx, b_coords, indices
+
+
+def save_detector_embedding(
+    path: str | os.PathLike, face_idx: np.ndarray, b_coords: np.ndarray, landmark_indices: np.ndarray
+) -> Path:
+    """Write a detector embedding (:func:`load_detector_embedding`'s layout) atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(
+            handle,
+            lmk_face_idx=np.asarray(face_idx, np.int64),
+            lmk_b_coords=np.asarray(b_coords, np.float64),
+            landmark_indices=np.asarray(landmark_indices, np.int64),
+        )
+    return Path(path)
 
 
 def _model_from_pickle(path: Path, n_shape_total: int) -> FlameModel:

@@ -1,0 +1,108 @@
+"""A landmark embedding of the detector's points on a FLAME-format model, made by calibration.
+
+FLAME's official MediaPipe embedding (``mediapipe_landmark_embedding.npz``) fits the real model
+only. For another mesh of FLAME's format (the synthetic model) the embedding is measured: the
+neutral face is rendered from the front with an orthographic camera, the detector runs on the
+render, and each detected point is cast back along the viewing direction onto the front-most
+triangle under it, giving that triangle and the barycentric coordinates of the hit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer4d.landmarks.detector import FaceMeshDetector
+
+IMAGE_SIZE = (480, 640)
+"""(height, width) of the calibration render, px."""
+
+
+@dataclass
+class OrthographicView:
+    """The render's camera: pixel ``(x, y) = (W/2 + k (X − cx), H/2 − k (Y − cy))`` for a point
+    ``(X, Y, Z)`` mm, looking down −Z; ``k`` px/mm."""
+
+    centre: np.ndarray
+    pixels_per_mm: float
+    image_size: tuple[int, int] = IMAGE_SIZE
+
+    def to_pixels(self, points: np.ndarray) -> np.ndarray:
+        height, width = self.image_size
+        x = width / 2 + self.pixels_per_mm * (points[..., 0] - self.centre[0])
+        y = height / 2 - self.pixels_per_mm * (points[..., 1] - self.centre[1])
+        return np.stack([x, y], -1)
+
+
+def render_front(vertices: np.ndarray, faces: np.ndarray, view: OrthographicView) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: the mesh in skin colour on a grey-blue background, lit from the front."""
+    import pyvista as pv
+
+    cells = np.hstack([np.full((len(faces), 1), 3), faces]).ravel()
+    mesh = pv.PolyData(np.asarray(vertices, np.float32), cells).compute_normals()
+    height, width = view.image_size
+    plotter = pv.Plotter(off_screen=True, window_size=(width, height))
+    try:
+        plotter.set_background("#5a6a7a")
+        plotter.add_mesh(mesh, color="#e0ac91", smooth_shading=True, specular=0.2, diffuse=0.8, ambient=0.25)
+        centre = view.centre
+        plotter.camera.position = (centre[0], centre[1], float(vertices[:, 2].max()) + 1000.0)
+        plotter.camera.focal_point = tuple(centre)
+        plotter.camera.up = (0.0, 1.0, 0.0)
+        plotter.camera.parallel_projection = True
+        plotter.camera.parallel_scale = height / 2 / view.pixels_per_mm
+        image = plotter.screenshot(return_img=True)
+    finally:
+        plotter.close()
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def back_project(
+    pixels: np.ndarray, vertices: np.ndarray, faces: np.ndarray, view: OrthographicView
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``pixels (L, 2)`` → ``face_idx (L,)``, ``b_coords (L, 3)`` and how many pixels missed the
+    mesh: the front-most (largest Z) triangle whose image contains each pixel; a pixel over a
+    hole (the eye openings, where the iris points fall) takes the nearest corner of a triangle
+    that faces the camera."""
+    corners = view.to_pixels(vertices)[faces]  # (F, 3, 2)
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    v0, v1 = b - a, c - a
+    denominator = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]  # (F,)
+    usable = np.abs(denominator) > 1e-9
+    depth = vertices[faces][:, :, 2].mean(1)
+    facing = denominator < 0  # counter-clockwise on screen (y down): the triangle faces the camera
+    face_idx, b_coords, off_mesh = [], [], 0
+    for point in pixels:
+        v2 = point - a
+        u = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / np.where(usable, denominator, 1.0)
+        w = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / np.where(usable, denominator, 1.0)
+        inside = usable & (u >= -1e-9) & (w >= -1e-9) & (u + w <= 1 + 1e-9)
+        if inside.any():
+            best = np.flatnonzero(inside)[np.argmax(depth[inside])]
+            weights = [1.0 - u[best] - w[best], u[best], w[best]]
+        else:  # over a hole of the mesh (an eye opening): the nearest front-facing corner
+            distance = np.linalg.norm(corners - point, axis=2) + np.where(facing, 0.0, np.inf)[:, None]
+            best, corner = np.unravel_index(np.argmin(distance), distance.shape)
+            weights = np.eye(3)[corner].tolist()
+            off_mesh += 1
+        face_idx.append(best)
+        b_coords.append(weights)
+    return np.array(face_idx, np.int64), np.array(b_coords, np.float64), off_mesh
+
+
+def calibrate_embedding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Detect the face on a front render of ``vertices (V, 3)`` mm (the neutral mesh) and back-project
+    every detected point: ``face_idx (L,)``, ``b_coords (L, 3)`` and the detected ``pixels (L, 2)``.
+    The face fills about 70 % of the image height."""
+    extent = vertices.max(0) - vertices.min(0)
+    view = OrthographicView(
+        centre=(vertices.max(0) + vertices.min(0)) / 2, pixels_per_mm=0.7 * IMAGE_SIZE[0] / float(extent[1])
+    )
+    image = render_front(vertices, faces, view)
+    with FaceMeshDetector() as detector:
+        found = detector.detect(image)
+    if found is None:
+        raise ValueError("the detector finds no face on the front render of the model")
+    face_idx, b_coords, _ = back_project(found.points[:, :2], vertices, faces, view)
+    return face_idx, b_coords, found.points[:, :2]
