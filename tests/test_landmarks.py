@@ -140,6 +140,8 @@ def test_the_landmark_benchmark_reports_both_modes_on_the_same_frames():
             "--frames",
             "4",
             "--json",
+            "--fit-frames",
+            "3",
             "--image",
             str(FACES / "astronaut_face.jpg"),
         ],
@@ -151,3 +153,4 @@ def test_the_landmark_benchmark_reports_both_modes_on_the_same_frames():
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["frames"] == 4 and result["video_found"] == result["per_image_found"] == 4
     assert result["video_ms_per_frame"] > 0 and result["speedup_of_tracking"] > 0
+    assert result["fit_frames"] == 3 and result["fit_frames_per_s"] > 0 and result["fit_median_px"] < 5.0
