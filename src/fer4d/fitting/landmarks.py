@@ -27,16 +27,19 @@ from fer4d.fitting.nonrigid import POSE_SCALE
 from fer4d.fitting.normal_equations import NormalEquations
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import FlameModel
+from fer4d.options import SectionOptions
 
 JOINTS = (0, 2)
 """Fitted joints: global (head) rotation and jaw."""
 
 
 @dataclass(frozen=True)
-class LandmarkFitOptions:
+class LandmarkFitOptions(SectionOptions):
     """``n_shape`` / ``n_expr``: components fitted; priors weigh squared coefficients (shape, expression)
     and squared jaw angles (rad²); ``smoothness`` weighs squared first differences between frames;
-    ``robust_scale``: Geman–McClure scale as a fraction of the face size; ``steps``: LM steps.
+    ``robust_scale``: Geman–McClure scale as a fraction of the face size; ``steps``: LM steps;
+    ``flag_iod``: a frame whose median landmark residual exceeds this fraction of the
+    inter-ocular distance is flagged as a poor fit.
     The weights are relative to residuals in face sizes (1 px on a 570 px face is 0.0018); they
     were chosen on one synthetic sequence (seed 0 of ``tests/test_fit_landmarks.py``'s generator),
     the tests check seed 1."""
@@ -50,19 +53,24 @@ class LandmarkFitOptions:
     robust_scale: float = 0.03
     steps: int = 40
     pose_only_steps: int = 8
+    flag_iod: float = 0.1
+
+    SECTION = "landmark_fit"
 
 
 @dataclass
 class LandmarkFit:
     """The fit of T frames: ``shape (S,)``, ``expression (T, E)``, ``pose (T, 5, 3)`` rad,
     ``camera (T, 3)`` (s px/mm, tx px, ty px); ``vertices (T, V, 3)`` mm in FLAME's frame with the
-    global rotation removed; ``projected (T, L, 2)`` px; ``residual_px (T, L)``; ``face_size_px (T,)``."""
+    global rotation removed; ``posed (T, V, 3)`` mm with it (what the camera projects);
+    ``projected (T, L, 2)`` px; ``residual_px (T, L)``; ``face_size_px (T,)``."""
 
     shape: np.ndarray
     expression: np.ndarray
     pose: np.ndarray
     camera: np.ndarray
     vertices: np.ndarray
+    posed: np.ndarray
     projected: np.ndarray
     residual_px: np.ndarray
     face_size_px: np.ndarray
@@ -241,6 +249,7 @@ def fit_landmarks(
         unposed = pose.clone()
         unposed[:, 0] = 0.0
         vertices = layer(shape.expand(n_frames, -1), expression, unposed).vertices
+        posed = layer(shape.expand(n_frames, -1), expression, pose).vertices
     residual_px = residual.norm(dim=-1) * problem.size[:, None]
     return LandmarkFit(
         shape=shape.numpy().astype(np.float32),
@@ -248,6 +257,7 @@ def fit_landmarks(
         pose=pose.numpy().astype(np.float32),
         camera=camera.numpy().astype(np.float32),
         vertices=vertices.numpy().astype(np.float32),
+        posed=posed.numpy().astype(np.float32),
         projected=(residual * problem.size[:, None, None]).numpy() + points,
         residual_px=residual_px.numpy().astype(np.float32),
         face_size_px=problem.size.numpy().astype(np.float32),

@@ -13,7 +13,7 @@ from fer4d import __version__
 from fer4d.atomic import atomic_path
 from fer4d.errors import InputFileError
 
-PER_FRAME_PARAMS = ("expression", "pose", "translation")
+PER_FRAME_PARAMS = ("expression", "pose", "translation", "camera")
 """Fit parameters with one row per frame (sliced when frames are dropped)."""
 
 

@@ -72,6 +72,16 @@ def write_landmarks(path: str | os.PathLike, sequence: LandmarkSequence) -> None
         )
 
 
+def is_landmark_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an HDF5 file laid out as a landmark file (else, e.g., an ingested scan
+    sequence); False for anything h5py cannot open."""
+    try:
+        with h5py.File(path, "r") as f:
+            return "points" in f and "valid" in f and "detector" in f.attrs
+    except OSError:
+        return False
+
+
 def read_landmarks(path: str | os.PathLike) -> LandmarkSequence:
     """Read a landmark file; a file that is not one raises InputFileError naming it."""
     try:

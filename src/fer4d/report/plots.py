@@ -138,18 +138,22 @@ def plot_registration_quality(
 ) -> None:
     """Histograms of per-frame registration quality (left) and per-sequence medians (right).
 
-    ``frames``: ``{measure_name: (N_frames,) float mm}`` (residual median, p90, v2v when
-    present); ``per_sequence``: ``[{key, residual_median_mm, flagged_fraction}]``.
+    ``frames``: ``{measure_name: (N_frames,) float}`` (scan fits: residual median, p90, v2v, mm;
+    landmark fits: landmark residual median and p90, px — fractions ``*_iod`` are left to the
+    summary table); ``per_sequence``: ``[{key, residual_median_mm | landmark_residual_px,
+    flagged_fraction}]``.
     """
     figure, (hist_axis, seq_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    residual = next((name for name in ("residual_median_mm", "landmark_residual_px") if name in per_sequence[0]), None)
+    landmarks = residual == "landmark_residual_px"
     for position, (name, values) in enumerate(frames.items()):
-        if len(values):
+        if len(values) and not name.endswith("_iod"):  # one unit on the axis: the fraction is in the table
             hist_axis.hist(values, bins=30, alpha=0.55, color=f"C{position}", label=name)
-    hist_axis.set(xlabel="mm", ylabel="frames", title="per-frame registration quality")
+    hist_axis.set(xlabel="px" if landmarks else "mm", ylabel="frames", title="per-frame registration quality")
     hist_axis.legend(fontsize=8)
-    ordered = sorted(per_sequence, key=lambda s: s["residual_median_mm"])
+    ordered = sorted(per_sequence, key=lambda s: s[residual])
     colours = ["C3" if s["flagged_fraction"] > 0 else "C0" for s in ordered]
-    seq_axis.bar(range(len(ordered)), [s["residual_median_mm"] for s in ordered], color=colours)
+    seq_axis.bar(range(len(ordered)), [s[residual] for s in ordered], color=colours)
     seq_axis.set_xticks(
         range(len(ordered)),
         [s["key"] for s in ordered] if len(ordered) <= 60 else [],
@@ -158,8 +162,8 @@ def plot_registration_quality(
     )
     seq_axis.set(
         xlabel="sequence (sorted; red = has flagged frames)",
-        ylabel="median residual (mm)",
-        title="per-sequence scan-to-fit residual",
+        ylabel="median landmark residual (px)" if landmarks else "median residual (mm)",
+        title="per-sequence landmark-to-fit residual" if landmarks else "per-sequence scan-to-fit residual",
     )
     save_figure(figure, path)
 

@@ -1,7 +1,9 @@
 """Registration-quality summary from the store's ``sequences/{key}/quality/*`` datasets.
 
 Per frame the fit stage records the scan-to-fit residual (median and 90th percentile, mm), the
-outlier fraction, a ``flagged`` bit and, with ground truth, the vertex-to-vertex error (mm).
+outlier fraction, a ``flagged`` bit and, with ground truth, the vertex-to-vertex error (mm); the
+fit to 2D landmarks its landmark residual (median and 90th percentile, px, and the median as a
+fraction of the inter-ocular distance) and ``flagged``.
 A registered-mesh dataset (``dataset.source: registered``) was never fitted: its sequences have
 no quality datasets, and the summary counts them without any measure.
 """
@@ -15,7 +17,16 @@ import numpy as np
 from fer4d.errors import InputFileError
 from fer4d.formats.store import MeshStore
 
-FRAME_MEASURES = ("residual_median_mm", "residual_p90_mm", "v2v_mean_mm")
+FRAME_MEASURES = (
+    "residual_median_mm",
+    "residual_p90_mm",
+    "v2v_mean_mm",
+    "landmark_residual_px",
+    "landmark_residual_p90_px",
+    "landmark_residual_iod",
+)
+SEQUENCE_RESIDUALS = ("residual_median_mm", "landmark_residual_px")
+"""Each sequence's own residual, by the fit that made it: scan to mesh (mm), or 2D landmarks (px)."""
 
 
 def _distribution(values: np.ndarray) -> dict[str, float]:
@@ -34,7 +45,8 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
 
     Returns ``frames``: ``{measure: (N_frames,) float}`` for the measures in
     :data:`FRAME_MEASURES` present in every sequence plus ``flagged (N_frames,) bool``, and
-    ``sequences``: ``[{key, n_frames, residual_median_mm, flagged_fraction[, v2v_mean_mm]}]``
+    ``sequences``: ``[{key, n_frames, <residual>, flagged_fraction[, v2v_mean_mm]}]`` where
+    ``<residual>`` is ``residual_median_mm`` (scan fits) or ``landmark_residual_px`` (landmark fits)
     (``[{key, n_frames}]`` for a sequence without quality: registered meshes, never fitted).
     A store mixing fitted and unfitted sequences raises InputFileError.
     """
@@ -47,14 +59,15 @@ def read_quality(store_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], 
             if not quality:
                 sequences.append({"key": key, "n_frames": store.info(key).n_frames})
                 continue
-            if "residual_median_mm" not in quality:
-                raise InputFileError(store_path, f"sequence {key!r} has no quality/residual_median_mm")
-            residual = np.asarray(quality["residual_median_mm"], dtype=np.float64)
+            name = next((name for name in SEQUENCE_RESIDUALS if name in quality), None)
+            if name is None:
+                raise InputFileError(store_path, f"sequence {key!r} has no quality/{' or '.join(SEQUENCE_RESIDUALS)}")
+            residual = np.asarray(quality[name], dtype=np.float64)
             flagged = np.asarray(quality.get("flagged", np.zeros(len(residual), bool)), dtype=bool)
             entry = {
                 "key": key,
                 "n_frames": len(residual),
-                "residual_median_mm": float(np.median(residual)),
+                name: float(np.median(residual)),
                 "flagged_fraction": float(flagged.mean()) if len(flagged) else 0.0,
             }
             for name in FRAME_MEASURES:

@@ -198,7 +198,7 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
             "",
         ]
         lines += _table(
-            ["measure (mm)", "mean", "median", "p90", "max"],
+            ["measure (unit in its name)", "mean", "median", "p90", "max"],
             [(name, d["mean"], d["median"], d["p90"], d["max"]) for name, d in registration["frames"].items() if d],
         )
     else:
