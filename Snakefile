@@ -22,6 +22,10 @@ if REGISTERED:
 
     include: "workflow/rules/registered.smk"
 
+elif VIDEO:
+
+    include: "workflow/rules/landmarks.smk"
+
 else:
 
     include: "workflow/rules/ingest.smk"

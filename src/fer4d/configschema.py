@@ -22,6 +22,8 @@ SECTIONS = {
     "flame": "fer4d.flame.options:FlameOptions",
     "ingest": "fer4d.io.options:IngestOptions",
     "fit": "fer4d.fitting.options:FitOptions",
+    "landmarks": "fer4d.landmarks.options:LandmarkOptions",
+    "landmark_fit": "fer4d.fitting.landmarks:LandmarkFitOptions",
     "store": "fer4d.store.options:StoreOptions",
     "folds": "fer4d.store.options:FoldOptions",
     "hierarchy": "fer4d.mesh.options:HierarchyOptions",

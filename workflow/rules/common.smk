@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 from fer4d.codeversion import code_version
+from fer4d.flame.files import detector_embedding_path_for
 from fer4d.io.subjects import SubjectSelection
 from fer4d.labels import LabelOptions
+from fer4d.landmarks.frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from fer4d.report.files import REPORT_FILES
 from fer4d.store.folds import fold_count
 from fer4d.store.options import FoldOptions
@@ -28,6 +30,15 @@ EXTENSION = (
     config["synthetic"]["format"] if SYNTHETIC else config["dataset"]["extension"]
 )
 MODEL = config["flame"]["model"] or results("model", "flame_synthetic.pkl")
+# Frames that are images or videos take the 2D path: rules landmarks + fit_landmarks.
+VIDEO = f".{EXTENSION.lower()}" in (*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS)
+# Where the detector's points lie on the model: made by rule detector_embedding for the
+# synthetic model, FLAME's official file beside a real one.
+DETECTOR_EMBEDDING = (
+    str(detector_embedding_path_for(MODEL))
+    if config["flame"]["model"]
+    else results("model", "flame_synthetic_mediapipe.npz")
+)
 # Per sequence: the fit file the store gathers (rule fit, or rule registered) and the list of
 # files set aside on the way (rule ingest, or rule registered).
 FIT_FILE = results("fit", "{subject}", "{label}.h5")

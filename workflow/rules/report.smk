@@ -39,8 +39,10 @@ rule report:
         memory=rules.memory_benchmark.output[0],
         # Every sequence: the report draws the first one the store kept.
         fits=per_sequence(FIT_FILE),
-        # The ingested scans, drawn over the fit (none in a registered-mesh dataset).
-        scans=[] if REGISTERED else per_sequence(rules.ingest.output.sequence),
+        # The ingested scans, drawn over the fit (none in a registered-mesh or 2D dataset).
+        scans=[] if REGISTERED or VIDEO else per_sequence(rules.ingest.output.sequence),
+        # The 2D path's landmark files, whose frames the fit is drawn over.
+        landmarks=per_sequence(rules.landmarks.output.landmarks) if VIDEO else [],
     output:
         metrics=report_file("metrics"),
         metrics_csv=report_file("metrics_csv"),
@@ -74,6 +76,11 @@ rule report:
         registered_sequence=report(
             report_file("registered_sequence"),
             caption="../report/registered_sequence.rst",
+            category="Registration",
+        ),
+        landmark_overlay=report(
+            report_file("landmark_overlay"),
+            caption="../report/landmark_overlay.rst",
             category="Registration",
         ),
         memory=report(

@@ -14,6 +14,7 @@ with script_logging(snakemake.log[0], "rule report"):
             store=snakemake.input.store,
             memory=snakemake.input.memory,
             examples=[(fit, scans[i] if scans else None) for i, fit in enumerate(snakemake.input.fits)],
+            landmarks=list(snakemake.input.landmarks),
             repeats=snakemake.params.repeats,
         ),
         snakemake.params.out_dir,

@@ -7,12 +7,7 @@ import json
 
 import numpy as np
 
-from fer4d.flame.files import (
-    detector_embedding_path_for,
-    guess_scale_to_mm,
-    load_flame,
-    save_detector_embedding,
-)
+from fer4d.flame.files import guess_scale_to_mm, load_detector_embedding, load_flame
 from fer4d.flame.model import save_flame_npz
 from fer4d.flame.unpickle import restricted_load, to_numpy
 from fer4d.synth.facemodel import make_synthetic_flame
@@ -21,6 +16,10 @@ from fer4d.synth.facemodel import make_synthetic_flame
 def _synth(args: argparse.Namespace) -> int:
     path = make_synthetic_flame(args.out, n_vertices=args.vertices, seed=args.seed)
     print(path)
+    if not args.no_detector_embedding:  # so that `fer4d fit LANDMARKS.h5 --model` works on its own
+        from fer4d.landmarks.embedding import write_calibrated_embedding
+
+        print(write_calibrated_embedding(path))
     return 0
 
 
@@ -91,13 +90,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _embed_detector(args: argparse.Namespace) -> int:
-    from fer4d.landmarks.embedding import calibrate_embedding
+    from fer4d.landmarks.embedding import write_calibrated_embedding
 
-    model = load_flame(args.model)
-    face_idx, b_coords, _ = calibrate_embedding(model.v_template, model.faces)
-    out = args.out or detector_embedding_path_for(args.model)
-    save_detector_embedding(out, face_idx, b_coords, np.arange(len(face_idx)))
-    print(json.dumps({"model": str(args.model), "embedding": str(out), "points": len(face_idx)}))
+    out = write_calibrated_embedding(args.model, args.out)
+    points = len(load_detector_embedding(out)[0])
+    print(json.dumps({"model": str(args.model), "embedding": str(out), "points": points}))
     return 0
 
 
@@ -109,6 +106,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--out", required=True, help="model .pkl to write")
     synth.add_argument("--vertices", type=int, default=1500, help="vertex count (FLAME: 5023)")
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument(
+        "--no-detector-embedding",
+        action="store_true",
+        help="skip <stem>_mediapipe.npz, the face detector's points calibrated on the model (needs mediapipe)",
+    )
     synth.set_defaults(func=_synth)
 
     info = commands.add_parser("info", help="vertex/face/component counts, units, landmarks")

@@ -1,8 +1,11 @@
 """Dataset layouts: find every sequence under a root folder, with its subject, label and frames.
 
 ``bu4dfe``: ``{subject}/{Angry|Disgust|Fear|Happy|Sad|Surprise}/{frame}.wrl``;
-``generic``: ``{subject}/{expression}/{frame}.{ext}``; in both, folder names map to the run's
-label set through ``fer4d.labels.LabelOptions.folder_label``.
+``generic``: ``{subject}/{expression}/{frame}.{ext}`` (scans or images; or one video file);
+``mug``: ``{subject}/{expression}/{take}/img_NNNN.jpg`` (MUG's image sequences: the first take
+that has frames is the sequence, the others are logged as skipped). In all, expression folder
+names map to the run's label set through ``fer4d.labels.LabelOptions.folder_label`` (MUG's
+``neutral`` is a class only where the set names it).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from fer4d.labels import LabelOptions
 
 log = logging.getLogger(__name__)
+
+LAYOUTS = ("bu4dfe", "generic", "mug")
 
 
 @dataclass
@@ -45,8 +50,8 @@ def _expression_folders(root: Path, layout: str, labels: LabelOptions):
     """Yield ``(subject_dir, expression_dir, label or None)`` for every two-level folder under ``root``."""
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: dataset root is not a folder")
-    if layout not in ("bu4dfe", "generic"):
-        raise ValueError(f"unknown layout {layout!r}; known: bu4dfe, generic")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
     for subject_dir in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)):
         for expression_dir in sorted(p for p in subject_dir.iterdir() if p.is_dir()):
             yield subject_dir, expression_dir, labels.folder_label(expression_dir.name)
@@ -88,5 +93,16 @@ def discover_sequences(
         if (subject_dir.name, label) in seen:
             raise ValueError(f"{expression_dir}: a second folder for {subject_dir.name}/{label}")
         seen.add((subject_dir.name, label))
-        entries.append(SequenceEntry(subject_dir.name, label, expression_dir, list_frames(expression_dir, extension)))
+        folder = _first_take(expression_dir, extension) if layout == "mug" else expression_dir
+        entries.append(SequenceEntry(subject_dir.name, label, folder, list_frames(folder, extension)))
     return entries
+
+
+def _first_take(expression_dir: Path, extension: str) -> Path:
+    """The first take folder (natural order) of a MUG expression folder that holds frames; the
+    expression folder itself when none does (so that the empty sequence is reported)."""
+    takes = sorted((p for p in expression_dir.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
+    with_frames = [take for take in takes if list_frames(take, extension)]
+    if len(with_frames) > 1:
+        log.info("%s: %d takes, using %s", expression_dir, len(with_frames), with_frames[0].name)
+    return with_frames[0] if with_frames else expression_dir

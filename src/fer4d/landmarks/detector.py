@@ -11,6 +11,7 @@ the confidence of MediaPipe's face detector (BlazeFace, full-range model).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,8 @@ NEEDS_MEDIAPIPE = (
 
 def _mediapipe():
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+    # mediapipe 0.10.14 calls a protobuf API that protobuf 4 deprecates, once per frame
+    warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
     try:
         import mediapipe
     except ImportError as err:

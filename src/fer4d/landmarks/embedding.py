@@ -9,10 +9,13 @@ triangle under it, giving that triangle and the barycentric coordinates of the h
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from fer4d.flame.files import detector_embedding_path_for, load_flame, save_detector_embedding
 from fer4d.landmarks.detector import FaceMeshDetector
 
 IMAGE_SIZE = (480, 640)
@@ -106,3 +109,13 @@ def calibrate_embedding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.nda
         raise ValueError("the detector finds no face on the front render of the model")
     face_idx, b_coords, _ = back_project(found.points[:, :2], vertices, faces, view)
     return face_idx, b_coords, found.points[:, :2]
+
+
+def write_calibrated_embedding(model_path: str | os.PathLike, out_path: str | os.PathLike | None = None) -> Path:
+    """Calibrate the detector's points on the model at ``model_path`` (its neutral template) and
+    write them to ``out_path`` (default ``<stem>_mediapipe.npz`` beside the model) in the layout of
+    FLAME's official MediaPipe embedding; return the path."""
+    model = load_flame(model_path)
+    face_idx, b_coords, _ = calibrate_embedding(model.v_template, model.faces)
+    out = Path(out_path) if out_path is not None else detector_embedding_path_for(model_path)
+    return save_detector_embedding(out, face_idx, b_coords, np.arange(len(face_idx)))

@@ -74,8 +74,12 @@ def _video_frames(path: Path) -> Iterator[tuple[str, np.ndarray | None, str | No
         capture.release()
 
 
-def _image_frames(files: list[Path]) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+def _listed_frames(files: list[Path]) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+    """The frames of image files, and of every frame of the video files among them, in order."""
     for path in files:
+        if path.suffix.lower() in VIDEO_EXTENSIONS:
+            yield from _video_frames(path)
+            continue
         try:
             yield str(path), read_image(path), None
         except InputFileError as err:
@@ -83,16 +87,15 @@ def _image_frames(files: list[Path]) -> Iterator[tuple[str, np.ndarray | None, s
 
 
 def sequence_frames(source: str | os.PathLike | list[str | os.PathLike]) -> Iterator[Frame]:
-    """Every frame of ``source`` (a folder of images, a video file, or a list of image files), in
-    order. A frame whose size differs from the first decoded frame's comes back with a problem."""
+    """Every frame of ``source`` (a folder of images, a video file, or a list of image and video
+    files), in order. A frame whose size differs from the first decoded frame's comes back with a
+    problem."""
     if isinstance(source, list | tuple):
-        raw = _image_frames([Path(p) for p in source])
+        raw = _listed_frames([Path(p) for p in source])
     elif Path(source).is_dir():
-        raw = _image_frames(image_files(source))
-    elif Path(source).suffix.lower() in VIDEO_EXTENSIONS:
-        raw = _video_frames(Path(source))
-    elif Path(source).suffix.lower() in IMAGE_EXTENSIONS:
-        raw = _image_frames([Path(source)])
+        raw = _listed_frames(image_files(source))
+    elif Path(source).suffix.lower() in (*VIDEO_EXTENSIONS, *IMAGE_EXTENSIONS):
+        raw = _listed_frames([Path(source)])
     else:
         raise InputFileError(source, f"not a folder, a video ({', '.join(VIDEO_EXTENSIONS)}) or an image")
     size = None
@@ -105,3 +108,21 @@ def sequence_frames(source: str | os.PathLike | list[str | os.PathLike]) -> Iter
                     f"image of {image.shape[1]} x {image.shape[0]} pixels, the sequence's are {size[1]} x {size[0]}",
                 )
         yield Frame(index, name, image, problem)
+
+
+def read_frame(source: str | os.PathLike, index: int) -> np.ndarray:
+    """Frame ``index`` of a sequence as ``(H, W, 3)`` uint8 RGB: the image file ``source``, or
+    frame ``index`` of the video ``source``."""
+    if Path(source).suffix.lower() not in VIDEO_EXTENSIONS:
+        return read_image(source)
+    import cv2
+
+    capture = cv2.VideoCapture(str(source))
+    try:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, bgr = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise InputFileError(source, f"cannot decode frame {index} of the video")
+    return np.ascontiguousarray(bgr[:, :, ::-1])

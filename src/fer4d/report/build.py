@@ -2,7 +2,7 @@
 
 Writes every file of ``fer4d.report.files.REPORT_FILES``: metrics (JSON, CSV), the confusion
 matrix (CSV, PNG, SVG), class probabilities over time, training curves, reconstruction error and registration quality (PNG +
-JSON), a registered sequence, memory against sequence length (PNG + CSV), and ``report.md``
+JSON), a registered sequence, on the 2D path the fit drawn over one frame, memory against sequence length (PNG + CSV), and ``report.md``
 summarising the numbers.
 """
 
@@ -29,6 +29,7 @@ from fer4d.report.classification import (
 )
 from fer4d.report.example import choose_example
 from fer4d.report.files import REPORT_FILES
+from fer4d.report.overlay import render_landmark_overlay
 from fer4d.report.registered import render_registered_sequence
 from fer4d.report.registration import read_quality, summarise_quality
 from fer4d.report.repeats import repeated_summary
@@ -49,7 +50,8 @@ class ReportInputs:
     ``autoencoder_metrics``: ``train_autoencoder``'s metrics JSON; ``store``: ``dataset.h5``;
     ``memory``: ``fer4d bench memory`` JSON; ``examples``: ``(fit, ingested scan or None)``
     pairs of sequences the report may render, of which it draws the first one kept in the store
-    (:func:`fer4d.report.example.choose_example`); ``repeats``: how many repeated splits the
+    (:func:`fer4d.report.example.choose_example`); ``landmarks``: on the 2D path, the landmark
+    file of each example (same order), whose image the fit is drawn over; ``repeats``: how many repeated splits the
     folds (in repeat-major order) make (``folds.repeats``). Optional inputs may be None/empty; their
     figures then say that the input was not given.
     """
@@ -61,6 +63,7 @@ class ReportInputs:
     store: PathLike | None = None
     memory: PathLike | None = None
     examples: list[tuple[PathLike, PathLike | None]] = field(default_factory=list)
+    landmarks: list[PathLike] = field(default_factory=list)
     repeats: int = 1
 
 
@@ -144,6 +147,12 @@ def _registration(inputs: ReportInputs, out: Path) -> dict | None:
         render_registered_sequence(*example, out / REPORT_FILES["registered_sequence"])
     else:
         plots.plot_placeholder("no kept sequence to draw", out / REPORT_FILES["registered_sequence"])
+    overlay = out / REPORT_FILES["landmark_overlay"]
+    if example is not None and inputs.landmarks:
+        fits = [fit for fit, _ in inputs.examples]
+        render_landmark_overlay(example[0], inputs.landmarks[fits.index(example[0])], overlay)
+    else:
+        plots.plot_placeholder("3D scans: no image to draw the fit over (2D path only)", overlay)
     return summary
 
 

@@ -14,6 +14,7 @@ REPORT_FILES = {
     "registration": "registration_quality.png",
     "registration_json": "registration_quality.json",
     "registered_sequence": "registered_sequence.png",
+    "landmark_overlay": "landmark_overlay.png",
     "memory": "memory.png",
     "memory_csv": "memory.csv",
     "summary": "report.md",

@@ -208,6 +208,8 @@ def render_summary(metrics: dict, registration: dict | None, reconstruction: dic
         "",
         f"![registered sequence]({REPORT_FILES['registered_sequence']})",
         "",
+        f"![landmarks and the projected fit]({REPORT_FILES['landmark_overlay']})",
+        "",
         "## Memory against sequence length",
         "",
     ]

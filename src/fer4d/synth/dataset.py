@@ -1,4 +1,5 @@
-"""The ``synthesize`` stage: write a whole synthetic dataset in the BU-4DFE layout."""
+"""The ``synthesize`` stage: write a whole synthetic dataset, scans in the BU-4DFE layout or
+filmed frames in MUG's (``{subject}/{emotion}/take000/img_0001.jpg``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from fer4d.progress import progress
 from fer4d.synth.face import FaceRig, build_face_rig
 from fer4d.synth.layout import STREAM_SEQUENCE, PlannedSequence, plan_sequences, stream_rng
 from fer4d.synth.options import SynthOptions
-from fer4d.synth.sequence import SyntheticSequence, simulate_sequence
+from fer4d.synth.sequence import SyntheticSequence, film_sequence, simulate_sequence
+from fer4d.synth.video import IMAGE_FORMATS, write_frames
 from fer4d.synth.writers import write_scan
 
 log = logging.getLogger(__name__)
@@ -41,10 +43,17 @@ def _load_rig(model_path: str) -> None:
 
 
 def _synthesize_one(item: PlannedSequence, out_dir: Path, options: SynthOptions) -> dict:
-    """Simulate and write one planned sequence with its own random stream; its manifest entry."""
+    """Simulate and write one planned sequence with its own random stream (scanned, or filmed
+    when ``options.format`` is an image format); its manifest entry."""
     rng = stream_rng(options.seed, STREAM_SEQUENCE, item.subject_index, LABELS.index(item.label))
-    sequence = simulate_sequence(_worker_rig, item.subject_index, item.label, item.n_frames, options, rng)
-    write_sequence(out_dir / item.subject / item.folder, sequence, options.format)
+    folder = out_dir / item.subject / item.folder
+    if options.format in IMAGE_FORMATS:
+        frames, truth = film_sequence(_worker_rig, item.subject_index, item.label, item.n_frames, options, rng)
+        write_frames(folder, frames, options.format)
+        write_ground_truth(folder / "ground_truth.h5", truth)
+    else:
+        sequence = simulate_sequence(_worker_rig, item.subject_index, item.label, item.n_frames, options, rng)
+        write_sequence(folder, sequence, options.format)
     return {"subject": item.subject, "label": item.label, "folder": item.folder, "frames": item.n_frames}
 
 

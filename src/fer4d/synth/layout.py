@@ -1,7 +1,8 @@
 """The BU-4DFE layout of the synthetic dataset, planned without touching disk.
 
 Subjects are named as in BU-4DFE (``F001, M001, F002, M002, ...``) and expressions live in the
-folders ``Angry, Disgust, Fear, Happy, Sad, Surprise``. The plan (who performs what, for how
+folders ``Angry, Disgust, Fear, Happy, Sad, Surprise``; a filmed dataset (an image ``format``)
+follows MUG instead, ``{subject}/{emotion}/take000/``. The plan (who performs what, for how
 many frames) depends only on the options, so the workflow can fan out one job per sequence at
 start-up.
 """
@@ -15,8 +16,11 @@ import numpy as np
 from fer4d import BU4DFE_FOLDERS, LABELS
 from fer4d.labels import LabelOptions
 from fer4d.synth.options import SynthOptions
+from fer4d.synth.video import IMAGE_FORMATS
 
 FOLDERS = BU4DFE_FOLDERS
+TAKE = "take000"
+"""A filmed dataset (an image ``format``) is laid out as MUG: ``{subject}/{emotion}/take000/img_0001.jpg``."""
 
 # Streams of the seed tree: numpy SeedSequence entropy [seed, STREAM, ...].
 STREAM_LENGTH = 1
@@ -53,7 +57,8 @@ def plan_sequences(options: SynthOptions) -> list[PlannedSequence]:
         for k, label in enumerate(LABELS):
             rng = stream_rng(options.seed, STREAM_LENGTH, s, k)
             n_frames = int(rng.integers(options.frames_min, options.frames_max + 1))
-            plan.append(PlannedSequence(s, subject_name(s), label, FOLDERS[label], n_frames))
+            folder = f"{label}/{TAKE}" if options.format in IMAGE_FORMATS else FOLDERS[label]
+            plan.append(PlannedSequence(s, subject_name(s), label, folder, n_frames))
     return plan
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from fer4d.options import SectionOptions
 
 UNITS = ("mm", "m")
-FORMATS = ("wrl", "obj", "ply")
+FORMATS = ("wrl", "obj", "ply", "jpg", "png")
+"""Scan formats, then image formats: the sequences are filmed (``fer4d.synth.video``), not scanned."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class SynthOptions(SectionOptions):
     format: str = "wrl"
     difficulty: float = 0.75
     model_vertices: int = 1500
+    image_size: int = 480
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -60,6 +62,8 @@ class SynthOptions(SectionOptions):
             problems.append(f"units must be one of {UNITS}, got {self.units!r}")
         if self.format not in FORMATS:
             problems.append(f"format must be one of {FORMATS}, got {self.format!r}")
+        if not 128 <= self.image_size <= 2048:
+            problems.append(f"image_size must be in [128, 2048] px, got {self.image_size}")
         if self.difficulty < 0:
             problems.append(f"difficulty must be >= 0, got {self.difficulty}")
         if problems:

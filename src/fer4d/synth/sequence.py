@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from fer4d.synth.layout import STREAM_SUBJECT, stream_rng, subject_name
 from fer4d.synth.options import SynthOptions
 from fer4d.synth.scanner import ScanSession, longest_edges, random_scanner_pose
 from fer4d.synth.surface import resample_surface
+from fer4d.synth.video import draw_look, render_frames
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,42 @@ def subject_style(rig: FaceRig, subject_index: int, options: SynthOptions) -> Su
     return make_subject_style(rig.prototypes, rig.n_shape, options.difficulty, rng)
 
 
+def perform(
+    rig: FaceRig, subject_index: int, label: str, n_frames: int, options: SynthOptions, rng: np.random.Generator
+) -> tuple[SubjectStyle, SequencePlan, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Subject ``subject_index`` performing ``label``: its style, the sequence's plan (drawn from
+    ``rng``), and ``rig.pose_frames``'s posed (T, V, 3) mm, canonical (T, V, 3) mm, pose and
+    translation. What a scanner or a camera then records of it is up to the caller."""
+    style = subject_style(rig, subject_index, options)
+    plan = draw_sequence_plan(style, label, n_frames, rig.sides, options.difficulty, rng)
+    return (style, plan, *rig.pose_frames(style.shape, plan))
+
+
+def film_sequence(
+    rig: FaceRig, subject_index: int, label: str, n_frames: int, options: SynthOptions, rng: np.random.Generator
+) -> tuple[Iterator[np.ndarray], GroundTruth]:
+    """The sequence :func:`simulate_sequence` would scan, filmed instead
+    (``fer4d.synth.video``): an iterator of RGB frames and the ground truth (``vertices``: the
+    posed meshes in the model's frame, which the camera films; no scanner transform)."""
+    style, plan, posed, canonical, pose, translation = perform(rig, subject_index, label, n_frames, options, rng)
+    look = draw_look(rng)
+    frames = render_frames(posed, rig.layer.faces.numpy(), look, options.image_size, rng)
+    truth = GroundTruth(
+        subject=subject_name(subject_index),
+        label=label,
+        vertices=posed.astype(np.float32),
+        vertices_canonical=canonical.astype(np.float32),
+        shape=style.shape.astype(np.float32),
+        expression=plan.expression.astype(np.float32),
+        pose=pose.astype(np.float32),
+        translation=translation.astype(np.float32),
+        scan_rotation=np.eye(3),
+        scan_translation=np.zeros(3),
+        units="mm",
+    )
+    return frames, truth
+
+
 def simulate_sequence(
     model: FlameModel | FaceRig,
     subject_index: int,
@@ -52,10 +90,7 @@ def simulate_sequence(
     prebuilt ``FaceRig`` to save its set-up when simulating many sequences of one model.
     """
     rig = model if isinstance(model, FaceRig) else build_face_rig(model)
-    style = subject_style(rig, subject_index, options)
-    plan = draw_sequence_plan(style, label, n_frames, rig.sides, options.difficulty, rng)
-    posed, canonical, pose, translation = rig.pose_frames(style.shape, plan)
-
+    style, plan, posed, canonical, pose, translation = perform(rig, subject_index, label, n_frames, options, rng)
     neutral = canonical[0].astype(np.float64)
     sampling = resample_surface(neutral, rig.scan_faces, options.scan_points, rng)
     rotation, scan_translation = random_scanner_pose(rng)

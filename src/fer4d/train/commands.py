@@ -23,11 +23,14 @@ def _predict(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict",
-        help="classify a raw scan sequence with a trained run",
-        description="Ingest, fit, encode and classify one folder of raw scans with every fold's "
-        "models of a workflow run; prints the label and fold-averaged probabilities.",
+        help="classify a raw scan sequence, or frames or a video of a 2D run, with a trained run",
+        description="Ingest and fit (or, for a run on images or videos, detect landmarks and fit), "
+        "encode and classify one sequence with every fold's models of a workflow run; prints the "
+        "label and fold-averaged probabilities.",
     )
-    parser.add_argument("sequence_dir", help="folder with the sequence's scan files (one file per frame)")
+    parser.add_argument(
+        "sequence_dir", help="folder with the sequence's scan files (one per frame), or its frames, or a video"
+    )
     parser.add_argument("--model", required=True, help="the workflow's results folder (RUN_DIR)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
     parser.add_argument("--seed", type=int, default=None, help="fitting seed (default: the run's seed)")

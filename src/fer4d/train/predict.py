@@ -1,4 +1,5 @@
-"""``fer4d predict``: classify a new raw scan sequence with the trained models of a workflow run.
+"""``fer4d predict``: classify a new raw sequence (scans, or 2D frames or a video) with the trained
+models of a workflow run.
 
 The run folder (the workflow's ``results/``) holds ``config.json``: the run's resolved config,
 whose ``run`` section names (relative to the run folder) the mesh hierarchy and each fold's
@@ -24,6 +25,7 @@ from fer4d.formats.fit import read_fit
 from fer4d.formats.ingested import read_quarantine
 from fer4d.io.layouts import list_frames
 from fer4d.io.readers import SCAN_EXTENSIONS
+from fer4d.landmarks.frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from fer4d.train.classifier.inference import load_classifier
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,6 @@ def register_sequence(
     """Ingest and FLAME-fit ``frames`` with the run's options → registered vertices ``(T, V, 3)``
     and the subject's neutral mesh ``(V, 3)`` (``FlameModel.neutral`` of the fitted shape), float32 mm."""
     from fer4d.fitting import FitOptions, fit_sequence_file
-    from fer4d.flame.files import load_flame
     from fer4d.io.ingest import ingest_sequence
     from fer4d.io.options import IngestOptions
 
@@ -120,14 +121,39 @@ def register_sequence(
         device=device,
         seed=seed,
     )
+    return registered_result(fitted, work_dir / "quarantine.json", frames[0].parent, config["flame"]["model"])
+
+
+def registered_result(
+    fitted: Path, quarantine: Path, source: str | os.PathLike, model_path: str | os.PathLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """A fit file's registered vertices ``(T, V, 3)`` and neutral mesh ``(V, 3)``, float32 mm; a fit
+    without frames raises InputFileError naming ``source`` with the first quarantined problems."""
+    from fer4d.flame.files import load_flame
+
     fit = read_fit(fitted)
     vertices = np.zeros((0, 0, 3), np.float32) if fit is None else fit.vertices
     if len(vertices) == 0:
-        problems = read_quarantine(work_dir / "quarantine.json")
+        problems = read_quarantine(quarantine)
         detail = "; ".join(f"{p['file']}: {p['problem']}" for p in problems[:5])
-        raise InputFileError(frames[0].parent, f"no usable frames after ingestion and fitting ({detail})")
-    neutral = load_flame(config["flame"]["model"]).neutral(fit.params.get("shape", np.zeros(0)))
+        raise InputFileError(source, f"no usable frames after registration ({detail})")
+    neutral = load_flame(model_path).neutral(fit.params.get("shape", np.zeros(0)))
     return vertices, neutral.astype(np.float32)
+
+
+def register_video(source: Path, config: dict[str, Any], work_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The 2D path: detect the face landmarks of ``source`` (an image folder or a video) and fit
+    FLAME to them with the run's options → as :func:`register_sequence`."""
+    from fer4d.fitting.landmark_stage import fit_landmark_file
+    from fer4d.fitting.landmarks import LandmarkFitOptions
+    from fer4d.landmarks.options import LandmarkOptions
+    from fer4d.landmarks.stage import detect_sequence
+
+    landmarks, fitted, quarantine = work_dir / "landmarks.h5", work_dir / "fit.h5", work_dir / "quarantine.json"
+    subject = (source.parent.name if source.is_file() else source.parent.parent.name) or "unknown"
+    detect_sequence(source, landmarks, quarantine, subject, "unknown", LandmarkOptions.from_dict(config["landmarks"]))
+    fit_landmark_file(landmarks, config["flame"]["model"], fitted, LandmarkFitOptions.from_dict(config["landmark_fit"]))
+    return registered_result(fitted, quarantine, source, config["flame"]["model"])
 
 
 def classify_vertices(
@@ -168,17 +194,26 @@ def classify_vertices(
 def predict_sequence(
     sequence_dir: str | os.PathLike, run_dir: str | os.PathLike, device: str = "auto", seed: int | None = None
 ) -> dict[str, Any]:
-    """Classify the raw scan sequence in ``sequence_dir`` with the run in ``run_dir``.
+    """Classify the raw sequence at ``sequence_dir`` with the run in ``run_dir``: a folder of scan
+    files, or, where the run took the 2D path (its frames were images or videos), a folder of
+    frames or a video file.
 
     Returns :func:`classify_vertices`'s dict plus ``sequence`` and ``n_frames``.
     """
     config = read_run_config(run_dir)
     hierarchy, folds = run_models(run_dir, config)
-    frames = scan_files(sequence_dir, scan_extension(config))
-    log.info("predict: %d scan files in %s", len(frames), sequence_dir)
+    source = Path(sequence_dir)
     with tempfile.TemporaryDirectory(prefix="fer4d-predict-") as tmp:
-        vertices, neutral = register_sequence(
-            frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed
-        )
+        if f".{scan_extension(config).lower()}" in (*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS):
+            if not source.exists():
+                raise InputFileError(source, "no such folder of frames or video file")
+            log.info("predict: the 2D path on %s", source)
+            vertices, neutral = register_video(source, config, Path(tmp))
+        else:
+            frames = scan_files(sequence_dir, scan_extension(config))
+            log.info("predict: %d scan files in %s", len(frames), sequence_dir)
+            vertices, neutral = register_sequence(
+                frames, config, Path(tmp), device, config.get("seed", 0) if seed is None else seed
+            )
     result = classify_vertices(vertices, neutral, hierarchy, folds, device)
     return {"sequence": str(sequence_dir), "n_frames": len(vertices), **result}
