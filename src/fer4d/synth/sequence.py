@@ -58,7 +58,8 @@ def film_sequence(
     posed meshes in the model's frame, which the camera films; no scanner transform)."""
     style, plan, posed, canonical, pose, translation = perform(rig, subject_index, label, n_frames, options, rng)
     look = draw_look(rng)
-    frames = render_frames(posed, rig.layer.faces.numpy(), look, options.image_size, rng)
+    template = rig.layer.v_template.double().numpy()
+    frames = render_frames(posed, rig.layer.faces.numpy(), template, pose[:, 0], look, options.image_size, rng)
     truth = GroundTruth(
         subject=subject_name(subject_index),
         label=label,
