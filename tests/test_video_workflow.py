@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from fer4d import LABELS
+from fer4d.formats.landmarks import read_landmarks
 from fer4d.io.layouts import discover_sequences
 from fer4d.labels import LabelOptions
 from fer4d.train.predict import predict_sequence
@@ -48,6 +49,11 @@ def test_the_2d_workflow_runs_end_to_end_and_predicts_a_folder_of_frames(tmp_pat
     results = run / "results" / "video"
     frames = results / "raw" / "F001" / "anger" / "take000"
     assert (frames / "img_0001.jpg").is_file() and Image.open(frames / "img_0001.jpg").size == (480, 480)
+
+    # the films move: the detector sees the surprised mouth open (MediaPipe's inner-lip points 13, 14)
+    surprise = read_landmarks(results / "landmarks" / "F001" / "surprise.h5").points
+    opening = np.linalg.norm(surprise[:, 13, :2] - surprise[:, 14, :2], axis=1)
+    assert opening.max() > opening[0] + 5.0, opening.round(1).tolist()
 
     registration = json.loads((results / "report" / "registration_quality.json").read_text())
     assert registration["fitted"] and registration["n_sequences"] == 18

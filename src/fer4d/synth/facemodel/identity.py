@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer4d.synth.facemodel.geometry import EYE_CENTRES, MOUTH_Y, FaceMesh, gaussian, smooth_sign, smoothstep
+from fer4d.synth.facemodel.geometry import (
+    EYE_CENTRES,
+    EYE_RADII,
+    MOUTH_Y,
+    FaceMesh,
+    gaussian,
+    smooth_sign,
+    smoothstep,
+)
 
 N_RANDOM_SMOOTH = 18
 """Seeded random smooth components after the named ones."""
@@ -41,6 +49,26 @@ def _named_directions(mesh: FaceMesh) -> list[np.ndarray]:
     ]
 
 
+def _anthropometric_directions(mesh: FaceMesh) -> list[np.ndarray]:
+    """Components that span adult face proportions, each (V, 3) mm per unit coefficient: biocular
+    width (the outer eye corners apart, 4 mm a unit), intercanthal width (the inner corners, 5 mm),
+    nose width (the alae, 5 mm) and lower face height (the chin down, 6 mm). Sized so that ±2 SD
+    of Farkas' adult norms of each width (Farkas 1994, Anthropometry of the Head and Face) lie
+    within three units of the template's proportions (tests/test_anthropometry.py)."""
+    x, y, _ = mesh.vertices.T
+    zero = np.zeros_like(x)
+    inner_x = EYE_CENTRES[0][0] - EYE_RADII[0]
+    outer_x = EYE_CENTRES[0][0] + EYE_RADII[0]
+    eye_y = EYE_CENTRES[0][1]
+    fields = [
+        (2.0 * smooth_sign(x, 4.0) * gaussian(x, y, outer_x, eye_y, 6, 7, mirror=True), zero, zero),
+        (2.5 * smooth_sign(x, 4.0) * gaussian(x, y, inner_x, eye_y, 5, 6, mirror=True), zero, zero),
+        (2.5 * smooth_sign(x, 4.0) * gaussian(x, y, 12, -41, 5, 5, mirror=True), zero, zero),
+        (zero, -6.0 * smoothstep((-20 - y) / 70), zero),
+    ]
+    return [np.stack(field, axis=1) * mesh.front[:, None] for field in fields]
+
+
 def _random_smooth_direction(mesh: FaceMesh, rng: np.random.Generator) -> np.ndarray:
     """A symmetric sum of three broad Gaussian bumps on the face with random 3D directions,
     scaled to a peak of 1 mm."""
@@ -59,13 +87,17 @@ def _random_smooth_direction(mesh: FaceMesh, rng: np.random.Generator) -> np.nda
 
 
 def identity_directions(mesh: FaceMesh, seed: int) -> np.ndarray:
-    """(V, 3, K) identity components in mm per unit coefficient, K = 12 named + random ones.
+    """(V, 3, K) identity components in mm per unit coefficient, K = 12 named + 18 random + 4
+    anthropometric.
 
     Named components first (face width, height, depth, jaw width, nose size and length, brow
     height, eye spacing, mouth width, chin, cheeks, forehead slope), then ``N_RANDOM_SMOOTH``
-    seeded smooth fields with standard deviation 3 mm · 0.85^k.
+    seeded smooth fields with standard deviation 3 mm · 0.85^k, then the anthropometric ones
+    (:func:`_anthropometric_directions`). The synthetic subjects are drawn from the first 30
+    (``fer4d.synth.face.MAX_SHAPE``); the last four are there for fitting real faces, whose
+    proportions span more than the subjects'.
     """
     rng = np.random.default_rng(seed)
     named = _named_directions(mesh)
     random = [3.0 * 0.85**k * _random_smooth_direction(mesh, rng) for k in range(N_RANDOM_SMOOTH)]
-    return np.stack(named + random, axis=2)
+    return np.stack(named + random + _anthropometric_directions(mesh), axis=2)
