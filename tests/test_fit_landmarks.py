@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from fer4d.fitting.landmark_stage import LANDMARK_QUALITY_KEYS
+from fer4d.errors import InputFileError
+from fer4d.fitting.landmark_stage import LANDMARK_QUALITY_KEYS, fit_landmark_file
 from fer4d.fitting.landmarks import LandmarkFitOptions, face_sizes, fit_landmarks
 from fer4d.flame import load_flame
 from fer4d.flame.files import detector_embedding_path_for, save_detector_embedding
 from fer4d.flame.layer import FlameLayer
-from fer4d.formats.fit import read_fit
+from fer4d.formats.fit import read_fit, read_fit_header
 from fer4d.formats.landmarks import LandmarkSequence, read_landmarks, write_landmarks
 from fer4d.landmarks.embedding import calibrate_embedding
 from fer4d.synth.facemodel import make_synthetic_flame
@@ -152,3 +153,17 @@ def test_fer4d_fit_takes_a_landmark_file_to_the_fit_contract(tmp_path):
     on_mesh = (projected[model.faces[face_idx]] * b_coords[..., None]).sum(1)
     assert np.median(np.linalg.norm(on_mesh - observed, axis=1)) < 3.0
     assert len(fit.keep(np.arange(3)).params["camera"]) == 3  # a per-frame parameter
+
+
+def test_a_landmark_file_with_one_face_becomes_an_empty_fit(tmp_path):
+    model_path = make_synthetic_flame(tmp_path / "synthetic.pkl")
+    model = load_flame(model_path)
+    face_idx, b_coords, _ = calibrate_embedding(model.v_template, model.faces)
+    save_detector_embedding(detector_embedding_path_for(model_path), face_idx, b_coords, np.arange(len(face_idx)))
+    landmarks = landmark_file(tmp_path / "l.h5", model, face_idx, b_coords, seed=3, invalid=tuple(range(1, N_FRAMES)))
+    summary = fit_landmark_file(landmarks, model_path, tmp_path / "fit.h5")
+    assert summary["status"] == "empty" and "only 1 frame(s) with a face" in summary["reason"]
+    assert read_fit(tmp_path / "fit.h5") is None
+    assert read_fit_header(tmp_path / "fit.h5").reason == summary["reason"]
+    with pytest.raises(InputFileError, match="only 1 frame"):
+        fit_landmark_file(landmarks, model_path, tmp_path / "strict.h5", strict=True)

@@ -19,6 +19,7 @@ import numpy as np
 
 from fer4d.errors import InputFileError
 from fer4d.fitting.landmarks import LandmarkFitOptions, fit_landmarks
+from fer4d.fitting.stage import empty_arrays
 from fer4d.flame.files import detector_embedding_path_for, load_detector_embedding, load_flame
 from fer4d.formats.fit import write_fit
 from fer4d.formats.landmarks import read_landmarks
@@ -43,21 +44,9 @@ def interocular_px(points: np.ndarray, indices: np.ndarray) -> np.ndarray:
 
 
 def _empty_fit(out_path, model, n_shape: int, n_expr: int, subject: str, label: str, reason: str) -> None:
-    n_vertices = model.n_vertices
-    arrays = {
-        "vertices": np.zeros((0, n_vertices, 3), np.float32),
-        "vertices_scan": np.zeros((0, n_vertices, 3), np.float32),
-        "faces": model.faces.astype(np.int32),
-        "frame_index": np.zeros(0, np.int32),
-        "params/shape": np.zeros(n_shape, np.float32),
-        "params/expression": np.zeros((0, n_expr), np.float32),
-        "params/pose": np.zeros((0, 5, 3), np.float32),
-        "params/translation": np.zeros((0, 3), np.float32),
-        "params/camera": np.zeros((0, 3), np.float32),
-    }
-    arrays.update(
-        {f"quality/{key}": np.zeros(0, bool if key == "flagged" else np.float32) for key in LANDMARK_QUALITY_KEYS}
-    )
+    arrays = empty_arrays(model, n_shape, n_expr, LANDMARK_QUALITY_KEYS)
+    del arrays["params/scan_to_model"]  # a landmark fit has a camera per frame instead
+    arrays["params/camera"] = np.zeros((0, 3), np.float32)
     write_fit(out_path, arrays, subject, label, "empty", reason=reason)
 
 

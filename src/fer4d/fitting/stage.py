@@ -45,11 +45,14 @@ def result_arrays(
     return arrays
 
 
-def empty_arrays(model: FlameModel, options: FitOptions) -> dict[str, np.ndarray]:
-    """The fit file's datasets for a sequence with no frames."""
+def empty_arrays(
+    model: FlameModel, n_shape: int, n_expr: int, quality_keys: tuple[str, ...] = QUALITY_KEYS
+) -> dict[str, np.ndarray]:
+    """The fit file's datasets for a sequence with no frames (``quality_keys``: the fit's per-frame
+    quality measures, ``flagged`` boolean)."""
     n_vertices = model.n_vertices
-    n_shape = min(options.n_shape, model.shapedirs.shape[2])
-    n_expr = min(options.n_expr, model.exprdirs.shape[2])
+    n_shape = min(n_shape, model.shapedirs.shape[2])
+    n_expr = min(n_expr, model.exprdirs.shape[2])
     arrays = {
         "vertices": np.zeros((0, n_vertices, 3), np.float32),
         "vertices_scan": np.zeros((0, n_vertices, 3), np.float32),
@@ -61,7 +64,7 @@ def empty_arrays(model: FlameModel, options: FitOptions) -> dict[str, np.ndarray
         "params/translation": np.zeros((0, 3), np.float32),
         "params/scan_to_model": np.eye(4),
     }
-    arrays.update({f"quality/{key}": np.zeros(0, bool if key == "flagged" else np.float32) for key in QUALITY_KEYS})
+    arrays.update({f"quality/{key}": np.zeros(0, bool if key == "flagged" else np.float32) for key in quality_keys})
     return arrays
 
 
@@ -102,7 +105,9 @@ def fit_sequence_file(
     }
     if sequence.status == "empty":
         log.warning("%s: empty sequence, writing an empty fit", in_path)
-        write_fit(out_path, empty_arrays(model, options), sequence.subject, sequence.label, "empty")
+        write_fit(
+            out_path, empty_arrays(model, options.n_shape, options.n_expr), sequence.subject, sequence.label, "empty"
+        )
         return summary
     start = time.perf_counter()
     try:
@@ -114,7 +119,14 @@ def fit_sequence_file(
         if strict:
             raise InputFileError(in_path, reason) from err
         log.error("%s: %s; writing an empty fit", in_path, reason)
-        write_fit(out_path, empty_arrays(model, options), sequence.subject, sequence.label, "empty", reason=reason)
+        write_fit(
+            out_path,
+            empty_arrays(model, options.n_shape, options.n_expr),
+            sequence.subject,
+            sequence.label,
+            "empty",
+            reason=reason,
+        )
         return {**summary, "status": "empty", "reason": reason}
     truth = (sequence.ground_truth or {}).get("vertices")
     arrays = result_arrays(result, sequence.frame_index, truth)
