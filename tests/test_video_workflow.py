@@ -57,7 +57,7 @@ def test_the_2d_workflow_runs_end_to_end_and_predicts_a_folder_of_frames(tmp_pat
 
     registration = json.loads((results / "report" / "registration_quality.json").read_text())
     assert registration["fitted"] and registration["n_sequences"] == 18
-    assert registration["frames"]["landmark_residual_px"]["median"] < 2.0
+    assert registration["frames"]["landmark_residual_px"]["median"] < 3.0
     assert registration["frames"]["landmark_residual_iod"]["median"] < 0.02
     with h5py.File(results / "store" / "dataset.h5") as store:
         group = store["sequences"]["F001__anger"]
