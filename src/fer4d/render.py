@@ -37,7 +37,9 @@ def _as_panel(item: Panel | tuple) -> Panel:
     return item if isinstance(item, Panel) else Panel(*item)
 
 
-def _polydata(vertices: np.ndarray, faces: np.ndarray | None):
+def polydata(vertices: np.ndarray, faces: np.ndarray | None):
+    """A pyvista surface of ``vertices (V, 3)`` (float32) and triangles ``faces (F, 3)``, or a
+    point cloud when ``faces`` is None."""
     import pyvista as pv
 
     points = np.asarray(vertices, dtype=np.float32)
@@ -91,7 +93,7 @@ def render_meshes(
     direction /= np.linalg.norm(direction)
     for number, item in enumerate(items):
         plotter.subplot(number // columns, number % columns)
-        mesh = _polydata(item.vertices, item.faces)
+        mesh = polydata(item.vertices, item.faces)
         if item.faces is None:
             plotter.add_mesh(mesh, color=color, point_size=3, render_points_as_spheres=True)
         elif item.scalars is not None:
@@ -104,7 +106,7 @@ def render_meshes(
             )
         if item.overlay_points is not None:
             plotter.add_mesh(
-                _polydata(item.overlay_points, None), color=overlay_color, point_size=3, render_points_as_spheres=True
+                polydata(item.overlay_points, None), color=overlay_color, point_size=3, render_points_as_spheres=True
             )
         if item.title:
             plotter.add_text(item.title, font_size=11, color=title_color, position="upper_edge")

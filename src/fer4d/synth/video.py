@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fer4d.atomic import atomic_path
+from fer4d.render import polydata
 from fer4d.synth.facemodel.geometry import EYE_CENTRES, EYE_RADII, MOUTH_HALF_WIDTH, MOUTH_Y
 
 IMAGE_FORMATS = ("jpg", "png")
@@ -120,8 +121,7 @@ def render_frames(
     """
     import pyvista as pv
 
-    cells = np.hstack([np.full((len(faces), 1), 3), faces]).ravel()
-    mesh = pv.PolyData(np.asarray(posed[0], np.float32), cells)
+    mesh = polydata(posed[0], faces)
     mesh.point_data["rgb"] = face_colours(template, look.skin)
     rims = [
         np.flatnonzero(
