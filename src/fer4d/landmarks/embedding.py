@@ -9,6 +9,7 @@ triangle under it, giving that triangle and the barycentric coordinates of the h
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ import numpy as np
 
 from fer4d.flame.files import detector_embedding_path_for, load_flame, save_detector_embedding
 from fer4d.landmarks.detector import FaceMeshDetector
+from fer4d.render import polydata
+from fer4d.synth.facemodel.landmarks import barycentric_2d
+
+log = logging.getLogger(__name__)
 
 IMAGE_SIZE = (480, 640)
 """(height, width) of the calibration render, px."""
@@ -42,8 +47,7 @@ def render_front(vertices: np.ndarray, faces: np.ndarray, view: OrthographicView
     """(H, W, 3) uint8 RGB: the mesh in skin colour on a grey-blue background, lit from the front."""
     import pyvista as pv
 
-    cells = np.hstack([np.full((len(faces), 1), 3), faces]).ravel()
-    mesh = pv.PolyData(np.asarray(vertices, np.float32), cells).compute_normals()
+    mesh = polydata(vertices, faces).compute_normals()
     height, width = view.image_size
     plotter = pv.Plotter(off_screen=True, window_size=(width, height))
     try:
@@ -69,21 +73,18 @@ def back_project(
     hole (the eye openings, where the iris points fall) takes the nearest corner of a triangle
     that faces the camera."""
     corners = view.to_pixels(vertices)[faces]  # (F, 3, 2)
-    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
-    v0, v1 = b - a, c - a
-    denominator = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]  # (F,)
+    v0, v1 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    denominator = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]  # (F,) twice the signed area
     usable = np.abs(denominator) > 1e-9
     depth = vertices[faces][:, :, 2].mean(1)
     facing = denominator < 0  # counter-clockwise on screen (y down): the triangle faces the camera
     face_idx, b_coords, off_mesh = [], [], 0
     for point in pixels:
-        v2 = point - a
-        u = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / np.where(usable, denominator, 1.0)
-        w = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / np.where(usable, denominator, 1.0)
-        inside = usable & (u >= -1e-9) & (w >= -1e-9) & (u + w <= 1 + 1e-9)
+        coords = barycentric_2d(point, corners)  # (F, 3)
+        inside = usable & (coords >= -1e-9).all(axis=1)
         if inside.any():
             best = np.flatnonzero(inside)[np.argmax(depth[inside])]
-            weights = [1.0 - u[best] - w[best], u[best], w[best]]
+            weights = coords[best].tolist()
         else:  # over a hole of the mesh (an eye opening): the nearest front-facing corner
             distance = np.linalg.norm(corners - point, axis=2) + np.where(facing, 0.0, np.inf)[:, None]
             best, corner = np.unravel_index(np.argmin(distance), distance.shape)
@@ -107,7 +108,8 @@ def calibrate_embedding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.nda
         found = detector.detect(image)
     if found is None:
         raise ValueError("the detector finds no face on the front render of the model")
-    face_idx, b_coords, _ = back_project(found.points[:, :2], vertices, faces, view)
+    face_idx, b_coords, off_mesh = back_project(found.points[:, :2], vertices, faces, view)
+    log.info("detector embedding: %d points, %d over holes of the mesh (nearest rim vertex)", len(face_idx), off_mesh)
     return face_idx, b_coords, found.points[:, :2]
 
 

@@ -65,7 +65,7 @@ def landmark_targets() -> np.ndarray:
     return np.asarray(points, dtype=float)
 
 
-def _barycentric(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+def barycentric_2d(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Barycentric coords (..., 3) of 2D points (..., 2) in 2D triangles (..., 3, 2), broadcast."""
     a, b, c = triangles[..., 0, :], triangles[..., 1, :], triangles[..., 2, :]
     v0, v1, v2 = b - a, c - a, points - a
@@ -92,10 +92,10 @@ def landmark_embedding(mesh: FaceMesh) -> tuple[np.ndarray, np.ndarray]:
     scale = np.array([60.0, 1.0])  # make theta (rad) comparable to y (mm) near the face
     front = np.flatnonzero((np.cos(mesh.uv[mesh.faces, 0]) > 0).all(axis=1))  # no seam triangles
     triangles = mesh.uv[mesh.faces[front]] * scale
-    coords = _barycentric((lookup * scale)[:, None, :], triangles[None])  # (68, F_front, 3)
+    coords = barycentric_2d((lookup * scale)[:, None, :], triangles[None])  # (68, F_front, 3)
     best = np.argmax(coords.min(axis=2), axis=1)
     face_idx = front[best]
-    b_coords = _barycentric(exact * scale, triangles[best])
+    b_coords = barycentric_2d(exact * scale, triangles[best])
     b_coords = np.clip(b_coords, 0.0, None)
     b_coords /= b_coords.sum(axis=1, keepdims=True)
     return face_idx.astype(np.int64), b_coords
