@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from fer4d.errors import InputFileError
-from fer4d.fitting.landmarks import LandmarkFitOptions, fit_landmarks
+from fer4d.fitting.landmarks import LandmarkFitOptions, face_sizes, fit_landmarks
 from fer4d.fitting.stage import empty_arrays
 from fer4d.flame.files import detector_embedding_path_for, load_detector_embedding, load_flame
 from fer4d.formats.fit import write_fit
@@ -35,12 +35,12 @@ LANDMARK_QUALITY_KEYS = ("landmark_residual_px", "landmark_residual_p90_px", "la
 def interocular_px(points: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """(T,) distance between the outer eye corners of ``points (T, L, 2)`` px, whose column ``l``
     is detector point ``indices[l]``; the landmark bounding-box diagonal where the embedding lacks
-    the corners."""
+    the corners (:func:`fer4d.fitting.landmarks.face_sizes`)."""
     where = {int(point): column for column, point in enumerate(indices)}
     if all(corner in where for corner in OUTER_EYE_CORNERS):
         left, right = (where[corner] for corner in OUTER_EYE_CORNERS)
         return np.linalg.norm(points[:, left] - points[:, right], axis=1)
-    return np.linalg.norm(points.max(1) - points.min(1), axis=1)
+    return face_sizes(points)
 
 
 def _empty_fit(out_path, model, n_shape: int, n_expr: int, subject: str, label: str, reason: str) -> None:
@@ -103,6 +103,7 @@ def fit_landmark_file(
     residual = fit.residual_px
     per_frame = np.median(residual, axis=1)
     relative = per_frame / interocular_px(points, indices)
+    flagged = relative > options.flag_iod
     arrays = {
         "vertices": fit.vertices,
         "vertices_scan": fit.posed,
@@ -116,14 +117,14 @@ def fit_landmark_file(
         "quality/landmark_residual_px": per_frame.astype(np.float32),
         "quality/landmark_residual_p90_px": np.percentile(residual, 90, axis=1).astype(np.float32),
         "quality/landmark_residual_iod": relative.astype(np.float32),
-        "quality/flagged": relative > options.flag_iod,
+        "quality/flagged": flagged,
     }
     write_fit(out_path, arrays, sequence.subject, sequence.label, "ok")
     summary.update(
         status="ok",
         landmark_residual_px=round(float(np.median(per_frame)), 3),
         landmark_residual_iod=round(float(np.median(relative)), 4),
-        n_flagged=int((relative > options.flag_iod).sum()),
+        n_flagged=int(flagged.sum()),
     )
     log.info("fit landmarks %s/%s: %s", sequence.subject, sequence.label, json.dumps(summary))
     return summary

@@ -78,6 +78,13 @@ class LandmarkFit:
     face_size_px: np.ndarray
 
 
+def local_unknowns(params) -> torch.Tensor:
+    """(T, E + 9) each frame's unknowns [expression | global and jaw axis-angles | camera] of
+    ``params`` = (shape, expression, pose, camera)."""
+    _, expression, pose, camera = params
+    return torch.cat([expression, pose[:, list(JOINTS)].flatten(1), camera], 1)
+
+
 def face_sizes(points: np.ndarray) -> np.ndarray:
     """(T,) the diagonal of each frame's landmark bounding box, px; ``points (T, L, 2)``."""
     return np.linalg.norm(points.max(1) - points.min(1), axis=1)
@@ -109,10 +116,6 @@ class _Problem:
         projected = projected + camera[:, None, 1:]
         return (projected - self.observed) / self.size[:, None, None], points
 
-    def local(self, params) -> torch.Tensor:
-        _, expression, pose, camera = params
-        return torch.cat([expression, pose[:, list(JOINTS)].flatten(1), camera], 1)
-
     def regulariser(self, n_expr: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(L,) prior and smoothness weights of the local unknowns."""
         o = self.options
@@ -135,7 +138,7 @@ class _Problem:
         residual, _ = self.residuals(params)
         scale2 = self.options.robust_scale**2
         data = (residual.square().sum(-1) / (residual.square().sum(-1) + scale2)).sum() * scale2
-        local = self.local(params)
+        local = local_unknowns(params)
         prior, smooth = self.regulariser(params[1].shape[1], len(local))
         return float(
             data / len(local)
@@ -170,7 +173,7 @@ class _Problem:
         local_columns = np.arange(n_expr if pose_only else 0, n_local_all)
         shared = 0 if pose_only else n_shape
         index = torch.as_tensor(n_shape + local_columns)
-        local = self.local(params)
+        local = local_unknowns(params)
         prior, smooth = self.regulariser(n_expr, n_frames)
         local_gradient = gradient[:, n_shape:] + prior * local
         steps = torch.diff(local, dim=0) * smooth
@@ -192,8 +195,8 @@ class _Problem:
 
 
 def _apply(params, step_local, step_shared, columns, n_expr):
-    shape, expression, pose, camera = params
-    local = torch.cat([expression, pose[:, list(JOINTS)].flatten(1), camera], 1).clone()
+    shape, _, pose, _ = params
+    local = local_unknowns(params)  # a new tensor: the step does not touch ``params``
     local[:, torch.as_tensor(columns)] += torch.as_tensor(step_local)
     pose = pose.clone()
     pose[:, list(JOINTS)] = local[:, n_expr : n_expr + 6].reshape(-1, 2, 3)
@@ -237,13 +240,14 @@ def fit_landmarks(
     params = (shape, expression, pose, torch.as_tensor(camera, dtype=torch.float64))
     damping = 1e-3
     with torch.no_grad():
+        energy = problem.energy(params)
         for step in range(options.steps):
             system, columns = problem.system(params, pose_only=step < options.pose_only_steps)
-            before = problem.energy(params)
             for _ in range(4):
                 trial = _apply(params, *system.solve(damping), columns, n_expr)
-                if problem.energy(trial) <= before:
-                    params, damping = trial, max(damping / 4, 1e-7)
+                trial_energy = problem.energy(trial)
+                if trial_energy <= energy:  # kept: its energy is the next step's start
+                    params, energy, damping = trial, trial_energy, max(damping / 4, 1e-7)
                     break
                 damping *= 8
         residual, _ = problem.residuals(params)
