@@ -28,8 +28,8 @@ from fer4d.fitting.geometry import kabsch
 from fer4d.flame.files import load_flame
 from fer4d.formats.fit import write_fit
 from fer4d.formats.ingested import write_quarantine
-from fer4d.io.clean import extent, guess_scale_to_mm, units_name
-from fer4d.io.ingest import UNIT_SCALES, read_frames
+from fer4d.io.clean import sequence_scale_to_mm, units_name
+from fer4d.io.ingest import read_frames
 from fer4d.io.layouts import list_frames
 from fer4d.io.scan import Scan
 
@@ -95,10 +95,7 @@ def import_registered_sequence(
             quarantine.add(path, problem)
         else:
             kept.append((index, scan.vertices.astype(np.float64)))
-    if units == "auto":
-        scale = guess_scale_to_mm(float(np.median([extent(v) for _, v in kept]))) if kept else 1.0
-    else:
-        scale = UNIT_SCALES[units]
+    scale = sequence_scale_to_mm(units, [vertices for _, vertices in kept])
     if not frames:
         quarantine.add(folder, "no mesh files in this sequence folder")
     elif len(kept) < min_frames:

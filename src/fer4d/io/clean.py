@@ -25,6 +25,19 @@ def guess_scale_to_mm(extent: float) -> float:
     return 1.0
 
 
+UNIT_SCALES = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+"""Millimetres per unit of each unit name a config may give."""
+
+
+def sequence_scale_to_mm(units: str, frames: list[np.ndarray]) -> float:
+    """Millimetres per file unit of one sequence: ``units`` (mm, cm, m), or for ``auto`` the guess
+    from the median over ``frames`` (each ``(N, 3)`` vertices) of the largest bounding-box side;
+    1 for ``auto`` without frames."""
+    if units != "auto":
+        return UNIT_SCALES[units]
+    return guess_scale_to_mm(float(np.median([extent(v) for v in frames]))) if frames else 1.0
+
+
 def units_name(scale: float) -> str:
     return {1.0: "mm", 10.0: "cm", 1000.0: "m"}.get(scale, f"x{scale:g}")
 

@@ -17,7 +17,7 @@ import numpy as np
 from fer4d.errors import InputFileError, Quarantine
 from fer4d.formats.groundtruth import read_ground_truth
 from fer4d.formats.ingested import write_quarantine, write_sequence
-from fer4d.io.clean import clean_scan, extent, guess_scale_to_mm, units_name
+from fer4d.io.clean import clean_scan, sequence_scale_to_mm, units_name
 from fer4d.io.isolated import IsolatedReader
 from fer4d.io.layouts import list_frames
 from fer4d.io.options import IngestOptions
@@ -27,7 +27,6 @@ from fer4d.progress import progress
 log = logging.getLogger(__name__)
 
 GROUND_TRUTH_FILE = "ground_truth.h5"
-UNIT_SCALES = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 
 
 def check_scan(path: str | os.PathLike, scan: Scan) -> None:
@@ -111,10 +110,7 @@ def ingest_sequence(
     quarantine = Quarantine(strict)
     folder = Path(folder) if folder is not None else frames[0].parent if frames else Path(out_path).parent
     read = read_frames(frames, quarantine)
-    if options.units == "auto":
-        scale = guess_scale_to_mm(float(np.median([extent(s.vertices) for _, _, s in read]))) if read else 1.0
-    else:
-        scale = UNIT_SCALES[options.units]
+    scale = sequence_scale_to_mm(options.units, [scan.vertices for _, _, scan in read])
     kept, stats, sources, frame_index = [], [], [], []
     for index, path, scan in read:
         cleaned, frame_stats = clean_scan(scan, scale, options)
