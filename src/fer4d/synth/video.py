@@ -68,6 +68,12 @@ BROW_Y = np.array([21.0, 23.5, 24.0, 22.5, 18.0])
 """The brow line on the synthetic template (mm, one side), as its 68-point landmarks place it."""
 
 
+def eye_ellipse(template: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+    """(V,) each template vertex's squared elliptic radius about an eye opening's ``centre``
+    (x, y) mm, in units of its half width and half height: 1 on the opening's rim."""
+    return ((template[:, 0] - centre[0]) / EYE_RADII[0]) ** 2 + ((template[:, 1] - centre[1]) / EYE_RADII[1]) ** 2
+
+
 def face_colours(template: np.ndarray, skin: tuple[int, int, int]) -> np.ndarray:
     """(V, 3) uint8 per-vertex colours of the synthetic face by where each template vertex
     (mm) lies: skin, red lips round the mouth slit, dark brows along the brow line, dark lash
@@ -79,8 +85,8 @@ def face_colours(template: np.ndarray, skin: tuple[int, int, int]) -> np.ndarray
     colours[lips] *= LIPS
     brow_y = np.interp(np.abs(x), BROW_X, BROW_Y)
     colours[(np.abs(x) >= BROW_X[0] - 2) & (np.abs(x) <= BROW_X[-1] + 2) & (np.abs(y - brow_y) < 2.5)] = BROW_RGB
-    for cx, cy in EYE_CENTRES:
-        ring = ((x - cx) / EYE_RADII[0]) ** 2 + ((y - cy) / EYE_RADII[1]) ** 2
+    for centre in EYE_CENTRES:
+        ring = eye_ellipse(template, centre)
         colours[(ring > 0.8) & (ring < 1.6)] = LASH_RGB
     return np.clip(colours, 0, 255).astype(np.uint8)
 
@@ -123,13 +129,7 @@ def render_frames(
 
     mesh = polydata(posed[0], faces)
     mesh.point_data["rgb"] = face_colours(template, look.skin)
-    rims = [
-        np.flatnonzero(
-            np.abs(((template[:, 0] - cx) / EYE_RADII[0]) ** 2 + ((template[:, 1] - cy) / EYE_RADII[1]) ** 2 - 1.2)
-            < 0.4
-        )
-        for cx, cy in EYE_CENTRES
-    ]
+    rims = [np.flatnonzero(np.abs(eye_ellipse(template, centre) - 1.2) < 0.4) for centre in EYE_CENTRES]
     rim_mid = np.mean([template[rim].mean(0) for rim in rims], axis=0)
     eyes = [_eyeball(EYE_RADII[0] * 0.9) for _ in rims]
     eye_points = [np.asarray(eye.points).copy() for eye in eyes]
