@@ -13,6 +13,7 @@ import numpy as np
 
 from fer4d.atomic import atomic_path
 from fer4d.report.metrics import row_normalised
+from fer4d.report.registration import SEQUENCE_RESIDUALS
 
 
 def save_figure(figure: plt.Figure, *paths: str | os.PathLike) -> None:
@@ -144,7 +145,7 @@ def plot_registration_quality(
     flagged_fraction}]``.
     """
     figure, (hist_axis, seq_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    residual = next((name for name in ("residual_median_mm", "landmark_residual_px") if name in per_sequence[0]), None)
+    residual = next((name for name in SEQUENCE_RESIDUALS if name in per_sequence[0]), None)
     landmarks = residual == "landmark_residual_px"
     for position, (name, values) in enumerate(frames.items()):
         if len(values) and not name.endswith("_iod"):  # one unit on the axis: the fraction is in the table
