@@ -93,16 +93,20 @@ def discover_sequences(
         if (subject_dir.name, label) in seen:
             raise ValueError(f"{expression_dir}: a second folder for {subject_dir.name}/{label}")
         seen.add((subject_dir.name, label))
-        folder = _first_take(expression_dir, extension) if layout == "mug" else expression_dir
-        entries.append(SequenceEntry(subject_dir.name, label, folder, list_frames(folder, extension)))
+        if layout == "mug":
+            folder, frames = _first_take(expression_dir, extension)
+        else:
+            folder, frames = expression_dir, list_frames(expression_dir, extension)
+        entries.append(SequenceEntry(subject_dir.name, label, folder, frames))
     return entries
 
 
-def _first_take(expression_dir: Path, extension: str) -> Path:
-    """The first take folder (natural order) of a MUG expression folder that holds frames; the
-    expression folder itself when none does (so that the empty sequence is reported)."""
+def _first_take(expression_dir: Path, extension: str) -> tuple[Path, list[Path]]:
+    """The first take folder (natural order) of a MUG expression folder that holds frames, and its
+    frames; the expression folder and no frames when none does (so that the empty sequence is
+    reported)."""
     takes = sorted((p for p in expression_dir.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
-    with_frames = [take for take in takes if list_frames(take, extension)]
+    with_frames = [(take, frames) for take in takes if (frames := list_frames(take, extension))]
     if len(with_frames) > 1:
-        log.info("%s: %d takes, using %s", expression_dir, len(with_frames), with_frames[0].name)
-    return with_frames[0] if with_frames else expression_dir
+        log.info("%s: %d takes, using %s", expression_dir, len(with_frames), with_frames[0][0].name)
+    return with_frames[0] if with_frames else (expression_dir, [])
