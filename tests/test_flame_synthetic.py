@@ -14,6 +14,7 @@ from fer4d.cli import main
 from fer4d.flame import FlameLayer, load_flame
 from fer4d.flame.files import FLAME_KEYS, load_detector_embedding
 from fer4d.flame.regions import face_region
+from fer4d.landmarks.embedding import SURFACE_POINTS
 from fer4d.synth.emotions import emotion_prototypes
 from fer4d.synth.facemodel import EXPRESSION_COMPONENTS, make_synthetic_flame
 from fer4d.synth.facemodel.rig import JOINTS_MM
@@ -136,7 +137,7 @@ def test_cli_synth_and_info(tmp_path, capsys):
     assert main(["flame", "synth", "--out", str(path), "--vertices", "500", "--seed", "1"]) == 0
     capsys.readouterr()
     # the detector's points calibrated beside the model, so a landmark file can be fitted with it
-    assert len(load_detector_embedding(tmp_path / "cli_mediapipe.npz")[0]) == 478
+    assert len(load_detector_embedding(tmp_path / "cli_mediapipe.npz")[0]) == len(SURFACE_POINTS)
     assert main(["flame", "info", str(path)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["file_units"] == "m" and info["landmarks"] == 68

@@ -13,6 +13,7 @@ import pytest
 from fer4d.errors import InputFileError
 from fer4d.flame import load_flame
 from fer4d.flame.files import detector_embedding_path_for, load_detector_embedding
+from fer4d.landmarks.embedding import FACE_OVAL, INNER_LIPS, IRISES, SURFACE_POINTS
 from fer4d.synth.facemodel import make_synthetic_flame
 
 # MediaPipe's outer and inner eye corners, mouth corners and nose tip, and the same points of
@@ -38,13 +39,15 @@ def test_the_calibrated_embedding_lies_where_the_face_is(tmp_path):
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
         "model": str(model_path),
         "embedding": str(out),
-        "points": 478,
+        "points": len(SURFACE_POINTS),
     }
     face_idx, b_coords, indices = load_detector_embedding(out)
-    assert indices.tolist() == list(range(478))
+    assert indices.tolist() == SURFACE_POINTS.tolist()
+    assert not set(indices) & set(FACE_OVAL + INNER_LIPS + IRISES) and indices.max() < 468
     assert np.all(b_coords >= -1e-9) and np.allclose(b_coords.sum(1), 1.0)
     model = load_flame(model_path)
-    points = embedded(model.v_template, model.faces, face_idx, b_coords)
+    points = np.full((478, 3), np.nan)  # by detector point
+    points[indices] = embedded(model.v_template, model.faces, face_idx, b_coords)
     own = embedded(model.v_template, model.faces, model.lmk_face_idx, model.lmk_b_coords)
     distance = np.linalg.norm(points[MEDIAPIPE_POINTS] - own[IBUG_POINTS], axis=1)
     print("calibrated vs the model's 68-point landmarks, mm:", distance.round(1).tolist())
