@@ -17,7 +17,7 @@ from fer4d.formats.groundtruth import GroundTruth, write_ground_truth
 from fer4d.formats.ingested import read_sequence
 from fer4d.io.clean import clean_scan, first_occurrences, guess_scale_to_mm
 from fer4d.io.ingest import ingest_sequence
-from fer4d.io.layouts import discover_sequences, natural_key, unknown_label_folders
+from fer4d.io.layouts import discover_sequences, list_frames, natural_key, unknown_label_folders
 from fer4d.io.options import IngestOptions
 from fer4d.io.readers import read_scan
 from fer4d.io.scan import Scan
@@ -224,6 +224,15 @@ def write_sequence(folder, n, scale=1.0):
     for i in range(n):
         write_bu4dfe_wrl(folder / f"{i:03d}.wrl", (GRID + rng.normal(0, 0.1, GRID.shape)) * scale, QUADS)
     return sorted(folder.glob("*.wrl"))
+
+
+def test_frame_listing_keeps_what_a_reader_must_name(tmp_path):
+    for name in ("10.WRL", "2.wrl", "1.wrl", "notes.txt", "3.png"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "4.wrl").mkdir()  # a folder is no frame
+    (tmp_path / "5.wrl").symlink_to(tmp_path / "missing.wrl")  # a dangling link is: its reader names it
+    assert [p.name for p in list_frames(tmp_path, "wrl")] == ["1.wrl", "2.wrl", "5.wrl", "10.WRL"]
+    assert [p.name for p in list_frames(tmp_path, (".png", "txt"))] == ["3.png", "notes.txt"]
 
 
 def test_ingest_keeps_good_frames_and_quarantines_bad_ones(tmp_path):

@@ -5,6 +5,7 @@ or that cannot be decoded are quarantined; videos are read frame by frame."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,14 +74,16 @@ def test_a_frame_folder_keeps_every_row_and_quarantines_what_has_no_face(tmp_pat
     Image.new("RGB", face.size, (90, 110, 120)).save(folder / "img_0005.jpg")  # no face
     (folder / "img_0006.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")  # cannot be decoded
     face.resize((128, 128)).save(folder / "img_0007.jpg")  # another size
+    (folder / "img_0008.jpg").symlink_to(folder / "missing.jpg")  # a dangling link
+    os.mkfifo(folder / "img_0009.jpg")  # would block a decoder that opened it
     summary = detect_sequence(folder, tmp_path / "l.h5", tmp_path / "q.json", "S001", "happiness")
-    assert summary["status"] == "ok" and summary["frames"] == 7 and summary["valid"] == 4
+    assert summary["status"] == "ok" and summary["frames"] == 9 and summary["valid"] == 4
     assert summary["tracked"] >= 2  # the video mode tracked the face from frame to frame
     landmarks = read_landmarks(tmp_path / "l.h5")
-    assert landmarks.valid.tolist() == [True] * 4 + [False] * 3
-    assert landmarks.image_size == (256, 256) and landmarks.points.shape == (7, 478, 3)
+    assert landmarks.valid.tolist() == [True] * 4 + [False] * 5
+    assert landmarks.image_size == (256, 256) and landmarks.points.shape == (9, 478, 3)
     assert np.isnan(landmarks.points[4:]).all() and np.isfinite(landmarks.points[:4]).all()
-    assert [Path(s).name for s in landmarks.sources] == [f"img_{t:04d}.jpg" for t in range(1, 8)]
+    assert [Path(s).name for s in landmarks.sources] == [f"img_{t:04d}.jpg" for t in range(1, 10)]
     # the face turns with the images: the eye line's angle follows the rotation (3 degrees a frame)
     eye_line = landmarks.points[:4, 263, :2] - landmarks.points[:4, 33, :2]
     angles = np.degrees(np.arctan2(-eye_line[:, 1], eye_line[:, 0]))
@@ -89,6 +92,8 @@ def test_a_frame_folder_keeps_every_row_and_quarantines_what_has_no_face(tmp_pat
     assert problems["img_0005.jpg"] == "no face found"
     assert problems["img_0006.jpg"].startswith("cannot decode the image")
     assert problems["img_0007.jpg"] == "image of 128 x 128 pixels, the sequence's are 256 x 256"
+    assert problems["img_0008.jpg"].startswith("cannot open the image (No such file")
+    assert problems["img_0009.jpg"] == "not a regular file"
     with pytest.raises(InputFileError, match="img_0005.jpg: no face found"):
         detect_sequence(folder, tmp_path / "s.h5", tmp_path / "s.json", "S001", "happiness", strict=True)
     assert not (tmp_path / "s.h5").exists()

@@ -38,11 +38,15 @@ def natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
-def list_frames(folder: Path, extension: str) -> list[Path]:
-    """Scan files with ``extension`` in ``folder``, in natural order."""
-    suffix = "." + extension.lower().lstrip(".")
+def list_frames(folder: Path, extensions: str | tuple[str, ...]) -> list[Path]:
+    """The files of ``folder`` ending in ``extensions`` (one or several, any letter case), in
+    natural order. Anything but a folder is listed, a dangling link too: its reader then names
+    the file and the problem, where skipping it would lose a frame without a word."""
+    suffixes = tuple(
+        "." + e.lower().lstrip(".") for e in ((extensions,) if isinstance(extensions, str) else extensions)
+    )
     with os.scandir(folder) as entries:  # directory entries carry their type: no stat per file
-        names = [e.name for e in entries if e.name.lower().endswith(suffix) and e.is_file()]
+        names = [e.name for e in entries if e.name.lower().endswith(suffixes) and not e.is_dir()]
     return [folder / name for name in sorted(names, key=natural_key)]
 
 

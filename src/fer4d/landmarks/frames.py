@@ -8,6 +8,7 @@ comes back with its problem instead of pixels, so the caller quarantines it and 
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fer4d.errors import InputFileError
-from fer4d.io.layouts import natural_key
+from fer4d.io.layouts import list_frames
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
@@ -35,16 +36,16 @@ class Frame:
     problem: str | None = None
 
 
-def image_files(folder: str | os.PathLike) -> list[Path]:
-    """The image files of ``folder`` (``IMAGE_EXTENSIONS``, any case) in natural order."""
-    files = [p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()]
-    return sorted(files, key=lambda p: natural_key(p.name))
-
-
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """One image file → ``(H, W, 3)`` uint8 RGB; InputFileError naming it when it cannot be decoded."""
     from PIL import Image
 
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:  # a dangling link, a link loop, no permission
+        raise InputFileError(path, f"cannot open the image ({err.strerror})") from err
+    if not stat.S_ISREG(mode):  # a FIFO or a device would block the decoder
+        raise InputFileError(path, "not a regular file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -93,7 +94,7 @@ def sequence_frames(source: str | os.PathLike | list[str | os.PathLike]) -> Iter
     if isinstance(source, list | tuple):
         raw = _listed_frames([Path(p) for p in source])
     elif Path(source).is_dir():
-        raw = _listed_frames(image_files(source))
+        raw = _listed_frames(list_frames(Path(source), IMAGE_EXTENSIONS))
     elif Path(source).suffix.lower() in (*VIDEO_EXTENSIONS, *IMAGE_EXTENSIONS):
         raw = _listed_frames([Path(source)])
     else:
