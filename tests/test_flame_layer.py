@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -113,3 +115,20 @@ def test_rodrigues_matches_scipy_and_is_identity_at_zero():
     vectors[0] = 0.0
     ours = rodrigues(torch.as_tensor(vectors)).numpy()
     np.testing.assert_allclose(ours, Rotation.from_rotvec(vectors).as_matrix(), atol=1e-12)
+
+
+def test_negligible_model_entries_become_zero_and_leave_the_mesh_as_it_was(model):
+    """Entries 1e-12 of a matrix's largest are set to zero (their products would underflow into
+    slow subnormal floats); every other entry, and so the posed mesh, is unchanged."""
+    planted = copy.deepcopy(model)
+    planted.shapedirs[5, 1, 2] = 1e-30
+    planted.exprdirs[7, 0, 1] = -1e-15 * np.abs(planted.exprdirs).max()
+    layer = FlameLayer(planted, N_SHAPE, N_EXPR)
+    directions = layer.directions.reshape(-1, 3, N_SHAPE + N_EXPR)
+    assert directions[5, 1, 2] == 0 and directions[7, 0, N_SHAPE + 1] == 0
+    assert torch.count_nonzero(directions) >= torch.count_nonzero(FlameLayer(model, N_SHAPE, N_EXPR).directions) - 2
+    rng = np.random.default_rng(4)
+    shape = torch.as_tensor(rng.normal(size=(1, N_SHAPE)), dtype=torch.float32)
+    expression = torch.as_tensor(rng.normal(size=(1, N_EXPR)), dtype=torch.float32)
+    original = FlameLayer(model, N_SHAPE, N_EXPR)(shape, expression).vertices
+    torch.testing.assert_close(layer(shape, expression).vertices, original, rtol=0, atol=1e-6)

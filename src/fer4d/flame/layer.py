@@ -20,6 +20,20 @@ class FlameOutput(NamedTuple):
     joints: torch.Tensor
 
 
+NEGLIGIBLE = 1e-12
+"""Entries of a model matrix below this fraction of its largest entry are set to zero: they
+move no vertex measurably, but products of them underflow into subnormal floats, which make CPU
+matrix products up to three times slower (the fit's Gauss–Newton product on the synthetic model:
+38 ms → 12 ms)."""
+
+
+def negligible_to_zero(matrix: np.ndarray) -> np.ndarray:
+    """A copy of ``matrix`` with the entries below ``NEGLIGIBLE`` × its largest magnitude zeroed."""
+    matrix = np.array(matrix, copy=True)
+    matrix[np.abs(matrix) < NEGLIGIBLE * np.abs(matrix).max(initial=0.0)] = 0.0
+    return matrix
+
+
 class FlameLayer(nn.Module):
     """Differentiable FLAME (Li et al. 2017) with ``n_shape`` identity and ``n_expr`` expression
     components.
@@ -45,11 +59,13 @@ class FlameLayer(nn.Module):
         joint_directions = np.einsum("jv,vck->jck", model.J_regressor, directions)
         as_tensor = lambda array: torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
         self.register_buffer("v_template", as_tensor(model.v_template))
-        self.register_buffer("directions", as_tensor(flat_directions))  # (V*3, K)
+        self.register_buffer("directions", as_tensor(negligible_to_zero(flat_directions)))  # (V*3, K)
         self.register_buffer("joint_template", as_tensor(model.J_regressor @ model.v_template))
-        self.register_buffer("joint_directions", as_tensor(joint_directions.reshape(N_JOINTS * 3, -1)))  # (15, K)
-        self.register_buffer("posedirs", as_tensor(model.posedirs.reshape(-1, model.posedirs.shape[2])))
-        self.register_buffer("weights", as_tensor(model.weights))
+        joint_directions = negligible_to_zero(joint_directions.reshape(N_JOINTS * 3, -1))
+        self.register_buffer("joint_directions", as_tensor(joint_directions))  # (15, K)
+        posedirs = negligible_to_zero(model.posedirs.reshape(-1, model.posedirs.shape[2]))
+        self.register_buffer("posedirs", as_tensor(posedirs))
+        self.register_buffer("weights", as_tensor(negligible_to_zero(model.weights)))
         self.register_buffer("faces", torch.as_tensor(model.faces, dtype=torch.long))
         if model.lmk_face_idx is not None:
             self.register_buffer("lmk_face_idx", torch.as_tensor(model.lmk_face_idx, dtype=torch.long))
