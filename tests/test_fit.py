@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -13,6 +14,7 @@ from fer4d.cli import main
 from fer4d.errors import InputFileError
 from fer4d.fitting import FitOptions, fit_sequence, fit_sequence_file
 from fer4d.fitting.geometry import apply_transform
+from fer4d.fitting.nonrigid import SequenceParams, interpolate, keyframe_options, keyframes
 from fer4d.fitting.quality import vertex_errors
 from fer4d.flame.model import save_flame_npz
 from test_fit_scans import N_EXPR, N_SHAPE, simulate, small_model  # noqa: F401  (fixture)
@@ -68,6 +70,46 @@ def test_fit_survives_holes_and_outliers(small_model):
     assert_recovers(result.vertices_scan, sequence, small_model, limit_mm=1.0)
     assert np.all(result.quality["outlier_fraction"] > 0.02)
     assert np.all(result.quality["outlier_fraction"] < 0.1)
+
+
+def test_keyframes_take_every_stride_th_frame_and_the_last():
+    np.testing.assert_array_equal(keyframes(10, 3), [0, 3, 6, 9])
+    np.testing.assert_array_equal(keyframes(11, 3), [0, 3, 6, 9, 10])
+    np.testing.assert_array_equal(keyframes(4, 1), [0, 1, 2, 3])
+    np.testing.assert_array_equal(keyframes(1, 3), [0])
+
+
+def test_interpolation_between_keyframes_is_linear_in_time():
+    key = np.array([0, 3, 5])
+    expression = np.array([[0.0, 1.0], [3.0, -2.0], [1.0, 0.0]], np.float32)
+    params = SequenceParams(
+        np.ones(4, np.float32), expression, np.zeros((3, 5, 3), np.float32), expression[:, :1] * [1, 2, 3]
+    )
+    filled = interpolate(params, key, 6)
+    np.testing.assert_allclose(filled.expression[:, 0], [0, 1, 2, 3, 2, 1])
+    np.testing.assert_allclose(filled.expression[:, 1], [1, 0, -1, -2, -1, 0])
+    np.testing.assert_allclose(filled.translation[4], [2, 4, 6])
+    np.testing.assert_array_equal(filled.shape, params.shape)
+    assert filled.pose.shape == (6, 5, 3)
+
+
+def test_keyframe_options_keep_a_smooth_motion_and_the_identity_samples_as_at_full_rate():
+    options = keyframe_options(FitOptions(smoothness=0.09, hessian_vertices=500), 3.0)
+    assert options.smoothness == pytest.approx(0.01) and options.hessian_vertices == 1500
+
+
+def test_fit_on_keyframes_recovers_as_well_as_on_every_frame(small_model):
+    """The coarse stages on every third frame, the last on all: the frames between keyframes,
+    started from interpolation, end as close to the truth as a fit that saw every frame."""
+    sequence = simulate(small_model, 7, np.random.default_rng(5), noise_mm=0.2)
+    seen = seen_vertices(sequence)
+    errors = {}
+    for stride in (1, 3):
+        result = fit_sequence(sequence.frames, small_model, replace(FAST, keyframe_stride=stride), "cpu", seed=0)
+        assert_recovers(result.vertices_scan, sequence, small_model, limit_mm=0.8)
+        errors[stride] = np.median(vertex_errors(result.vertices_scan, sequence.truth)[:, seen], axis=1)
+    between = np.setdiff1d(np.arange(7), keyframes(7, 3))
+    assert np.all(errors[3][between] < errors[1][between] + 0.1)
 
 
 def write_ingested(path, frames, truth=None, status="ok"):

@@ -160,3 +160,30 @@ def test_banded_solve_matches_a_dense_solve():
         right.reshape(-1, 2).numpy(),
         atol=1e-8,
     )
+
+
+def test_gauss_newton_matrix_sums_every_pair_at_the_sampled_vertices(problem):
+    """The Gauss–Newton blocks equal Σ over the pairs of the sampled vertices of Jᵀ ω A J,
+    computed here pair by pair (so each pair reaches its frame's block, and only there)."""
+    batch, pairs, rng = problem
+    sample, scale_up = batch.hessian_sample(pairs, rng)
+    hessian, _, _ = batch.data_terms(pairs, 5.0, sample)
+    blocks = batch.gauss_newton_blocks(hessian, sample, N_SHAPE, False)
+    n_vertices = batch.layer.n_vertices
+    rows = vertex_jacobian(batch.layer, batch.coefficients(), batch.pose, JOINTS, sample, 0)  # (B, A, 3, K)
+    position = {int(v): a for a, v in enumerate(sample)}
+    expected = torch.zeros_like(blocks)
+    flat = batch.vertices().reshape(-1, 3)
+    for side in pairs:
+        _, squared = side.squared_distance(flat)
+        omega = 2.0 * side.weight * 5.0**4 / (squared + 5.0**2).square()
+        for p, vertex in enumerate(side.vertex.tolist()):
+            frame, a = divmod(vertex, n_vertices)
+            if a not in position or side.weight[p] == 0:
+                continue
+            n = side.normal[p]
+            matrix = omega[p] * (side.tangential * torch.eye(3) + (1 - side.tangential) * torch.outer(n, n))
+            jacobian = rows[frame, position[a]]
+            expected[frame] += jacobian.T @ matrix @ jacobian
+    torch.testing.assert_close(blocks, expected, rtol=1e-4, atol=1e-6)
+    assert len(sample) == batch.options.hessian_vertices and scale_up > 1.0

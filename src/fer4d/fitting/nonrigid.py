@@ -15,12 +15,13 @@ steps (Marquardt 1963) minimise the energy with the pairs fixed: Gauss–Newton 
 iteratively re-weighted robust terms, exact FLAME Jacobians (``fer4d.fitting.jacobian``), and a
 banded solve of the whole sequence's normal equations (``fer4d.fitting.normal_equations``). A
 step is kept only if it lowers the energy. The first ``pose_only_rounds`` rounds move only pose
-and translation (head motion and jaw first).
+and translation (head motion and jaw first). The stages before the last fit keyframes only
+(every ``keyframe_stride``-th frame); the last starts every frame from their interpolation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -50,6 +51,10 @@ class SequenceParams:
     expression: np.ndarray
     pose: np.ndarray
     translation: np.ndarray
+
+    def frames(self, index: np.ndarray) -> SequenceParams:
+        """The parameters of the frames ``index`` (K,) long, with the same shape."""
+        return SequenceParams(self.shape, self.expression[index], self.pose[index], self.translation[index])
 
     @classmethod
     def zeros(cls, n_frames: int, n_shape: int, n_expr: int) -> SequenceParams:
@@ -139,9 +144,10 @@ class FrameBatch:
         n_shape, n_expr = self.shape.shape[0], self.expression.shape[1]
         local_columns = np.arange(n_expr if pose_only else 0, n_expr + 3 * len(self.joints) + 3)
         n_shared = n_shape if fit_shape and not pose_only else 0
-        hessian, shape_grad, local_grad = self.data_terms(pairs, scale)
+        sample, scale_up = self.hessian_sample(pairs, rng)
+        hessian, shape_grad, local_grad = self.data_terms(pairs, scale, sample)
         with torch.no_grad():
-            blocks = self.gauss_newton_blocks(hessian, n_shared, pose_only, rng)
+            blocks = self.gauss_newton_blocks(hessian, sample, n_shared, pose_only) * scale_up
             prior, smooth = self.regulariser_weights()
             local = self.local()
             steps = torch.diff(local, dim=0) * smooth
@@ -166,16 +172,44 @@ class FrameBatch:
         )
         return system, local_columns
 
-    def data_terms(self, pairs: tuple[Pairs, Pairs], scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The correspondence energy's per-vertex Gauss–Newton matrices (B, V, 3, 3) and its
-        exact gradient with respect to the shape (n_shape,) and the local unknowns (B, L): the
-        per-vertex gradient pulled back through the layer (one backward pass)."""
+    def hessian_sample(self, pairs: tuple[Pairs, Pairs], rng: np.random.Generator) -> tuple[torch.Tensor, float]:
+        """The vertices (A,) long that estimate the Gauss–Newton matrix, and the factor that
+        scales their sum up to all paired vertices.
+
+        At most ``hessian_vertices`` of the vertices with a pair in any frame, drawn at random:
+        ~100 unknowns per frame need far fewer than the thousands of vertices a scan pairs with,
+        and an approximate matrix only changes the step (the energy test keeps it a descent), not
+        the point the fit converges to, which the exact gradient fixes.
+        """
+        n_vertices = self.layer.n_vertices
+        has_pair = torch.zeros(n_vertices, dtype=torch.bool, device=self.shape.device)
+        for side in pairs:
+            has_pair[side.vertex[side.weight > 0] % n_vertices] = True
+        paired = torch.nonzero(has_pair).squeeze(1)
+        if len(paired) <= (self.options.hessian_vertices or len(paired)):
+            return paired, 1.0
+        chosen = np.sort(rng.choice(len(paired), self.options.hessian_vertices, replace=False))
+        return paired[torch.as_tensor(chosen, device=paired.device)], len(paired) / len(chosen)
+
+    def data_terms(
+        self, pairs: tuple[Pairs, Pairs], scale: float, sample: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The correspondence energy's Gauss–Newton matrices at the ``sample`` vertices
+        (B, A, 3, 3) and its exact gradient with respect to the shape (n_shape,) and the local
+        unknowns (B, L): the per-vertex gradient pulled back through the layer (one backward
+        pass)."""
         leaves = [t.clone().requires_grad_() for t in (self.shape, self.expression, self.pose, self.translation)]
         posed = self.layer(leaves[0].expand(self.n_frames, -1), *leaves[1:]).vertices
         self.posed = posed.detach()
+        n_vertices, n_sample = posed.shape[1], len(sample)
         with torch.no_grad():
-            terms = [side.normal_terms(posed.reshape(-1, 3), scale) for side in pairs]
-            hessian = sum(h for h, _ in terms).reshape(self.n_frames, -1, 3, 3)
+            slot_of_vertex = torch.full((n_vertices,), -1, dtype=torch.long, device=posed.device)
+            slot_of_vertex[sample] = torch.arange(n_sample, device=posed.device)
+            frame_offset = torch.arange(self.n_frames, device=posed.device)[:, None] * n_sample
+            slots = torch.where(slot_of_vertex >= 0, slot_of_vertex + frame_offset, -1).reshape(-1)  # (B*V,)
+            flat = posed.reshape(-1, 3)
+            terms = [side.normal_terms(flat, scale, slots, self.n_frames * n_sample) for side in pairs]
+            hessian = sum(h for h, _ in terms).reshape(self.n_frames, n_sample, 3, 3)
             gradient = sum(g for _, g in terms).reshape(posed.shape)
         # J^T g as the gradient of the scalar <posed, g>: the same numbers as posed.backward(g),
         # without torch's first-call import of its symbolic-shape machinery (~0.5 s CPU per fit job)
@@ -185,31 +219,19 @@ class FrameBatch:
         return hessian, shape_grad, local_grad
 
     def gauss_newton_blocks(
-        self, hessian: torch.Tensor, n_shared: int, pose_only: bool, rng: np.random.Generator
+        self, hessian: torch.Tensor, sample: torch.Tensor, n_shared: int, pose_only: bool
     ) -> torch.Tensor:
         """Per frame ``Σ_i J_iᵀ H_i J_i`` (B, S + P, S + P) over [the first ``n_shared`` shape
-        coefficients | the solved local unknowns], from the per-vertex matrices ``hessian``
-        (B, V, 3, 3).
-
-        Estimated on at most ``hessian_vertices`` of the paired vertices, drawn at random and
-        scaled up: ~100 unknowns per frame need far fewer than the thousands of vertices a scan
-        pairs with, and an approximate matrix only changes the step (the energy test keeps it a
-        descent), not the point the fit converges to, which the exact gradient fixes.
-        """
-        paired = torch.nonzero(hessian.abs().sum((0, 2, 3)) > 0).squeeze(1)  # (A,) vertices with pairs
-        sample = paired
-        if len(paired) > (self.options.hessian_vertices or len(paired)):
-            chosen = np.sort(rng.choice(len(paired), self.options.hessian_vertices, replace=False))
-            sample = paired[torch.as_tensor(chosen, device=paired.device)]
+        coefficients | the solved local unknowns] and the ``sample`` vertices (A,), from their
+        matrices ``hessian`` (B, A, 3, 3)."""
         n_shape, n_expr = self.shape.shape[0], self.expression.shape[1]
         first = n_shape - n_shared
         rows = vertex_jacobian(self.layer, self.coefficients(), self.pose, self.joints, sample, first)
         if pose_only:
             rows = rows[..., n_expr + n_shared :]
         size = rows.shape[-1]
-        weighted = (hessian[:, sample] @ rows).reshape(self.n_frames, -1, size)  # (B, 3A, size)
-        blocks = rows.reshape(self.n_frames, -1, size).transpose(1, 2) @ weighted
-        return blocks * (len(paired) / max(len(sample), 1))
+        weighted = (hessian @ rows).reshape(self.n_frames, -1, size)  # (B, 3A, size)
+        return rows.reshape(self.n_frames, -1, size).transpose(1, 2) @ weighted
 
     def apply(self, step_local: np.ndarray, step_shared: np.ndarray, columns: np.ndarray) -> None:
         """Add a step: step_local (B, len(columns)) to those local unknowns, step_shared (S,) to
@@ -251,6 +273,38 @@ class FrameBatch:
         return SequenceParams(as_np(self.shape), as_np(self.expression), as_np(self.pose), as_np(self.translation))
 
 
+def keyframes(n_frames: int, stride: int) -> np.ndarray:
+    """Indices of every ``stride``-th frame of ``n_frames``, always with the last one."""
+    return np.unique(np.append(np.arange(0, n_frames, max(stride, 1)), n_frames - 1))
+
+
+def keyframe_options(options: FitOptions, stride: float) -> FitOptions:
+    """The options of the keyframe stages, ``stride`` frames apart.
+
+    The temporal smoothness is divided by stride², so that it weighs a smooth motion as it does
+    at the full frame rate (first differences grow with the stride, their number shrinks). Each
+    keyframe's Gauss–Newton matrix takes stride × ``hessian_vertices`` vertices: the identity's
+    block sums those of the frames, so it keeps the samples it has with every frame.
+    """
+    return replace(
+        options,
+        smoothness=options.smoothness / stride**2,
+        hessian_vertices=round(options.hessian_vertices * stride),
+    )
+
+
+def interpolate(params: SequenceParams, key: np.ndarray, n_frames: int) -> SequenceParams:
+    """Per-frame parameters of ``n_frames`` frames, linear in time between the fitted ``key``
+    frames (the axis-angle pose too: head and jaw turn little from one keyframe to the next)."""
+    frames = np.arange(n_frames)
+    spread = lambda values: (
+        np.stack([np.interp(frames, key, column) for column in values.reshape(len(key), -1).T], axis=1)
+        .reshape(n_frames, *values.shape[1:])
+        .astype(np.float32)
+    )
+    return SequenceParams(params.shape, spread(params.expression), spread(params.pose), spread(params.translation))
+
+
 def fit_batch(
     layer: FlameLayer,
     frames: list[ScanFrame],
@@ -260,21 +314,40 @@ def fit_batch(
     device: torch.device,
     rng: np.random.Generator,
 ) -> SequenceParams:
-    """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters."""
-    batch = FrameBatch(layer, init, options, device)
+    """Fit the frames of one batch (len(frames) == T of ``init``) and return their parameters.
+
+    The stages before the last fit only every ``options.keyframe_stride``-th frame (and the
+    last, ``keyframes``); the frames between start the last stage from the keyframes' linear
+    interpolation. Consecutive frames of a 25 fps sequence differ little, so the coarse stages,
+    which find the head pose, the identity and the gross expression, need not see them all.
+    """
+    n_frames = len(frames)
+    key = keyframes(n_frames, options.keyframe_stride)
+    coarse = len(key) < n_frames and len(options.stage_points) > 1
+    if coarse:
+        stride = (n_frames - 1) / (len(key) - 1)
+        batch = FrameBatch(layer, init.frames(key), keyframe_options(options, stride), device)
+        batch_frames = [frames[t] for t in key]
+    else:
+        batch, batch_frames = FrameBatch(layer, init, options, device), frames
     scales = iter(robust_scales(options))
     damping, round_index = 1e-3, 0
-    for n_points, rounds in zip(options.stage_points, options.stage_rounds):
+    for stage, (n_points, rounds) in enumerate(zip(options.stage_points, options.stage_rounds)):
+        if coarse and stage == len(options.stage_points) - 1:
+            batch = FrameBatch(layer, interpolate(batch.result(), key, n_frames), options, device)
+            batch_frames = frames
         subsets = [
             np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)), replace=False))
-            for f in frames
+            for f in batch_frames
         ]
         for _ in range(rounds):
             scale = float(next(scales))
             with torch.no_grad():
                 vertices = batch.vertices()
                 normals = vertex_normals(vertices, layer.faces)
-            pairs = find_pairs(vertices.cpu().numpy(), normals.cpu().numpy(), frames, subsets, scale, options, device)
+            pairs = find_pairs(
+                vertices.cpu().numpy(), normals.cpu().numpy(), batch_frames, subsets, scale, options, device
+            )
             pose_only = round_index < options.pose_only_rounds
             round_index += 1
             for _ in range(options.solver_steps):
