@@ -184,6 +184,23 @@ def test_frames_per_sequence_shortens_the_training_epoch_only(store):
     ) == len(frames)
 
 
+def test_epochs_are_compared_on_central_validation_frames_and_reported_on_all(store, tmp_path, monkeypatch):
+    import fer4d.train.autoencoder as autoencoder
+
+    seen = []
+
+    def counting(model, loader, *args, **kwargs):
+        seen.append(len(loader.dataset))
+        return reconstruction_errors(model, loader, *args, **kwargs)
+
+    monkeypatch.setattr(autoencoder, "reconstruction_errors", counting)
+    metrics = train(store, tmp_path, epochs=2, frames_per_sequence=2)
+    with MeshStore(store / "dataset.h5") as opened:
+        n_val = len(opened.fold(0).val)
+    assert seen == [2 * n_val, 2 * n_val, metrics["frames"]["val"], metrics["frames"]["test"]]
+    assert metrics["frames"]["val"] > 2 * n_val  # the final figures: every frame
+
+
 def test_the_neutral_mesh_is_the_layer_without_expression_and_its_displacement_is_zero(small_model, store):
     layer = FlameLayer(small_model, n_shape=10, n_expr=10)
     shape = torch.randn(1, 10, generator=torch.Generator().manual_seed(4))

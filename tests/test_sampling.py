@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fer4d.store.sampling import FramesPerSequence, sequence_runs, stratified_frames
+from fer4d.store.sampling import FramesPerSequence, central_frames, sequence_runs, stratified_frames
 
 INDEX = [("a", t) for t in range(10)] + [("b", t) for t in range(3)] + [("c", t) for t in range(25)]
 
@@ -46,3 +46,13 @@ def test_over_the_epochs_every_frame_is_used():
 def test_zero_frames_per_sequence_is_refused():
     with pytest.raises(ValueError, match="per_sequence"):
         FramesPerSequence(INDEX, 0, seed=0)
+
+
+def test_central_frames_take_the_middle_of_each_stretch_every_time():
+    chosen = central_frames(INDEX, per_sequence=4)
+    assert chosen.tolist() == central_frames(INDEX, 4).tolist()  # no chance
+    assert Counter(INDEX[i][0] for i in chosen) == {"a": 4, "b": 3, "c": 4}  # short "b": all of it
+    frames_of_c = [INDEX[i][1] for i in chosen if INDEX[i][0] == "c"]
+    assert frames_of_c == [3, 9, 15, 21]  # centres of the quarters of 25 frames
+    with pytest.raises(ValueError, match="per_sequence"):
+        central_frames(INDEX, 0)

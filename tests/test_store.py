@@ -249,6 +249,8 @@ def test_datasets_are_worker_safe(tmp_path, fits):
     np.testing.assert_allclose(serial[0][0].numpy(), fits[1][keys[0]][0])
     assert serial[1][0] == 0 and serial[1][-1] == len(keys) - 1  # each frame's sequence position
     np.testing.assert_array_equal(frames.neutrals()[0], neutral)
+    frames.store.close()  # a closed store reopens, with its datasets looked up afresh
+    np.testing.assert_array_equal(frames[len(frames) - 1][0].numpy(), serial[0][-1].numpy())
 
 
 def test_inspect_cli(tmp_path, fits, capsys):

@@ -157,6 +157,7 @@ class MeshStore:
         self.path = str(path)
         self._file: h5py.File | None = None
         self._pid: int | None = None
+        self._vertices: dict[str, h5py.Dataset] = {}  # key → its open vertices dataset
 
     @property
     def file(self) -> h5py.File:
@@ -168,12 +169,14 @@ class MeshStore:
             self._pid = os.getpid()
             if "sequences" not in self._file or "template" not in self._file:
                 raise InputFileError(self.path, "not a fer4d store (needs sequences/ and template/)")
+            self._vertices = {}
         return self._file
 
     def close(self) -> None:
         if self._file is not None and self._pid == os.getpid():
             self._file.close()
         self._file = None
+        self._vertices = {}
 
     def __enter__(self) -> MeshStore:
         return self
@@ -233,8 +236,12 @@ class MeshStore:
         return group["neutral"][()]
 
     def frame(self, key: str, t: int) -> np.ndarray:
-        """(V, 3) float32, mm: reads one chunk."""
-        return self.file["sequences"][key]["vertices"][t]
+        """(V, 3) float32, mm: reads one chunk (the sequence's dataset is looked up once: a
+        training epoch reads frames one by one)."""
+        file = self.file
+        if key not in self._vertices:
+            self._vertices[key] = file["sequences"][key]["vertices"]
+        return self._vertices[key][t]
 
     def params(self, key: str) -> dict[str, np.ndarray]:
         """The fit's FLAME parameters, name → array (``expression (T, n_expr)``, ``pose (T, J, 3)``

@@ -5,7 +5,9 @@ grows with the frame rate without showing the model more of the data. ``FramesPe
 draws ``per_sequence`` frames of each sequence per epoch, one from each of ``per_sequence``
 equal stretches of it (stratified: the whole expression is covered every epoch), and a new
 draw every epoch, so over the epochs every frame is used. An epoch then costs
-``n_sequences × per_sequence`` frames whatever the frame rate.
+``n_sequences × per_sequence`` frames whatever the frame rate. ``central_frames`` picks the
+same number of frames without chance, the centre of each stretch: a fixed subset on which to
+compare epochs (the per-epoch validation error).
 """
 
 from __future__ import annotations
@@ -37,6 +39,21 @@ def stratified_frames(n_frames: int, per_sequence: int, rng: np.random.Generator
     edges = np.linspace(0, n_frames, per_sequence + 1)
     low, high = np.ceil(edges[:-1]).astype(int), np.ceil(edges[1:]).astype(int)
     return low + (rng.random(per_sequence) * (high - low)).astype(int)
+
+
+def central_frames(index: Sequence[tuple[str, int]], per_sequence: int) -> np.ndarray:
+    """Dataset positions of ``min(len, per_sequence)`` frames of every sequence of ``index``: the
+    central frame of each of ``per_sequence`` equal stretches of it, in order (no chance: the
+    same frames every call)."""
+    if per_sequence < 1:
+        raise ValueError(f"per_sequence must be >= 1, got {per_sequence}")
+    chosen = []
+    for run in sequence_runs(index):
+        if len(run) <= per_sequence:
+            chosen.append(run)
+        else:
+            chosen.append(run[((np.arange(per_sequence) + 0.5) * len(run) / per_sequence).astype(int)])
+    return np.concatenate(chosen) if chosen else np.zeros(0, int)
 
 
 class FramesPerSequence(Sampler[int]):

@@ -2,8 +2,9 @@
 
 L1 loss on the standardised input of ``fer4d.train.inputs`` (by default each frame's displacement
 from its subject's neutral mesh; statistics from the fold's training subjects only), Adam with an
-exponentially decaying learning rate, the best epoch chosen on the validation subjects only,
-reconstruction error in millimetres (``fer4d.train.reconstruction``: whole mesh and per region)
+exponentially decaying learning rate, the best epoch chosen on the validation subjects only
+(compared on a fixed subset of their frames, ``frames_per_sequence`` central ones of each
+sequence, as an epoch trains on that many), reconstruction error in millimetres (``fer4d.train.reconstruction``: whole mesh and per region)
 on the validation and test subjects. Resumable: after every epoch the
 whole training state goes to ``resume_dir/last.pt``, outside the rule's declared outputs (which
 Snakemake deletes before a rerun); a later call with the same options, data and hierarchy
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from fer4d.atomic import write_json
 from fer4d.checkpoint import load_checkpoint, save_checkpoint
@@ -33,7 +34,7 @@ from fer4d.mesh import MeshHierarchy
 from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.options import SectionOptions
 from fer4d.store import FrameDataset, MeshStore
-from fer4d.store.sampling import FramesPerSequence
+from fer4d.store.sampling import FramesPerSequence, central_frames
 from fer4d.train.inputs import INPUTS, NORMALISATIONS, InputTransform, mix_identities
 from fer4d.train.reconstruction import reconstruction_errors
 
@@ -89,7 +90,8 @@ def build_model(hierarchy: MeshHierarchy, options: AutoencoderOptions) -> Spiral
 
 def _loader(dataset, options: AutoencoderOptions, shuffle_seed: int | None) -> DataLoader:
     """Every frame in order (``shuffle_seed=None``), or one training epoch: shuffled, and with
-    ``options.frames_per_sequence`` only that many frames of each sequence (``FramesPerSequence``)."""
+    ``options.frames_per_sequence`` only that many frames of each sequence (``FramesPerSequence``).
+    ``dataset``: a ``FrameDataset``, or a ``Subset`` of one (in order only)."""
     generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
     sampler = None
     if shuffle_seed is not None and options.frames_per_sequence:
@@ -170,7 +172,14 @@ def train_autoencoder(
         sum(p.numel() for p in model.parameters()),
         torch_device,
     )
-    val_loader = _loader(val_set, options, None)
+    # epochs are compared on the same frames of each validation sequence, as many as an epoch
+    # trains on: every frame would cost more than the epoch's training itself
+    epoch_val_set = (
+        Subset(val_set, central_frames(val_set.index, options.frames_per_sequence).tolist())
+        if options.frames_per_sequence
+        else val_set
+    )
+    val_loader = _loader(epoch_val_set, options, None)
     start = time.monotonic()
     for epoch in range(state["epoch"] + 1, options.epochs + 1):
         model.train()
