@@ -12,6 +12,7 @@ rule train_autoencoder:
         results("logs", "train_autoencoder", "{fold}.log"),
     benchmark:
         results("benchmarks", "train_autoencoder", "{fold}.tsv")
+    priority: 3
     # On a cluster, one job per fold runs this rule with its neighbours (fewer submissions).
     group:
         "fold"
@@ -44,6 +45,7 @@ rule embed:
         results("logs", "embed", "{fold}.log"),
     benchmark:
         results("benchmarks", "embed", "{fold}.tsv")
+    priority: 3
     # On a cluster, one job per fold runs this rule with its neighbours (fewer submissions).
     group:
         "fold"

@@ -14,6 +14,7 @@ rule train_baseline:
         results("benchmarks", "train_baseline", "{fold}_{kind}.tsv")
     wildcard_constraints:
         kind=r"[a-z_]+",
+    priority: 1
     group:
         "fold"
     conda:

@@ -10,7 +10,7 @@ rule memory_benchmark:
         results("benchmarks", "memory_benchmark.tsv")
     conda:
         f"{ENVS}/train.yaml"
-    threads: 1
+    threads: stage("memory_benchmark", "threads")
     resources:
         mem_mb=stage("memory_benchmark", "mem_mb"),
         runtime=stage("memory_benchmark", "runtime"),

@@ -9,6 +9,10 @@ rule synth_model:
         results("logs", "synth_model.log"),
     benchmark:
         results("benchmarks", "synth_model.tsv")
+    # Priorities order the ready jobs when cores are short: first what the rest of the run
+    # waits on (the synthetic data, then each fold's auto-encoder), the long trainings before
+    # the short ones, so that the run does not end on one core.
+    priority: 10
     conda:
         f"{ENVS}/synth.yaml"
     threads: 1
@@ -33,6 +37,7 @@ rule synthesize:
         results("logs", "synthesize.log"),
     benchmark:
         results("benchmarks", "synthesize.tsv")
+    priority: 10
     conda:
         f"{ENVS}/synth.yaml"
     threads: stage("synthesize", "threads")

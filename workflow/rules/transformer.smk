@@ -12,6 +12,7 @@ rule train_transformer:
         results("logs", "train_transformer", "{fold}.log"),
     benchmark:
         results("benchmarks", "train_transformer", "{fold}.tsv")
+    priority: 2
     # On a cluster, one job per fold runs this rule with its neighbours (fewer submissions).
     group:
         "fold"
