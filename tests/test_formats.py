@@ -15,7 +15,7 @@ from fer4d.formats.checkpoints import (
     read_classifier_checkpoint,
     write_autoencoder_checkpoint,
 )
-from fer4d.formats.embeddings import EmbeddedSequence, read_embeddings, write_embeddings
+from fer4d.formats.embeddings import EmbeddedSequence, embedding_width, read_embeddings, write_embeddings
 from fer4d.formats.predictions import Prediction, read_predictions, write_predictions
 
 
@@ -31,6 +31,9 @@ def test_embeddings_round_trip(tmp_path):
     assert embeddings.fold == 2 and embeddings.labels == ["anger", "calm"]
     assert [s.key for s in read] == ["a__anger", "b__anger"]
     assert [s.split for s in read] == ["train", "test"] and read[0].embedding.shape == (5, 4)
+    assert embedding_width(tmp_path / "e.h5") == 4
+    with pytest.raises(InputFileError, match="nothing.h5"):
+        embedding_width(tmp_path / "nothing.h5")
 
 
 def test_embeddings_with_a_label_index_outside_the_classes_are_refused(tmp_path):

@@ -2,15 +2,20 @@
 
 
 rule memory_benchmark:
+    input:
+        # the classifier is measured at the width of the run's embeddings; so it also runs
+        # beside the classifiers, not in front of the synthetic data that all else waits for
+        embeddings=per_fold(rules.embed.output[0])[0],
     output:
         results("memory", "memory.json"),
     log:
         results("logs", "memory_benchmark.log"),
     benchmark:
         results("benchmarks", "memory_benchmark.tsv")
+    priority: 2
     conda:
         f"{ENVS}/train.yaml"
-    threads: stage("memory_benchmark", "threads")
+    threads: 1
     resources:
         mem_mb=stage("memory_benchmark", "mem_mb"),
         runtime=stage("memory_benchmark", "runtime"),
@@ -19,7 +24,6 @@ rule memory_benchmark:
         transformer=options(
             "transformer", ("d_model", "heads", "layers", "ff", "dropout", "pooling")
         ),
-        in_dim=config["autoencoder"]["latent"],
         device=config["device"],
         code=code("memory_benchmark"),
     script:

@@ -1,5 +1,6 @@
 """The embeddings file ``embeddings.h5`` (one per fold, written by stage ``embed``, read by
-``train_transformer``): ``write_embeddings`` and ``read_embeddings``, the only code that opens one.
+``train_transformer``): ``write_embeddings``, ``read_embeddings`` and ``embedding_width``, the only
+code that opens one.
 
 ``sequences/{key}/embedding (T, d) float32``; attrs ``subject``, ``label``, ``label_index``,
 ``split`` (one of :data:`SPLITS`); file attrs ``fold``, ``latent_size``, ``labels`` (JSON list of
@@ -111,3 +112,12 @@ def read_embeddings(path: str | os.PathLike) -> EmbeddingsFile:
     if not sequences:
         raise InputFileError(path, "contains no sequences")
     return EmbeddingsFile(fold, labels, sequences)
+
+
+def embedding_width(path: str | os.PathLike) -> int:
+    """The embeddings' width ``d`` (file attribute ``latent_size``), without reading them."""
+    try:
+        with h5py.File(path, "r") as f:
+            return int(f.attrs["latent_size"])
+    except (OSError, KeyError) as err:
+        raise InputFileError(path, f"cannot read the embeddings' width: {err}") from err
