@@ -12,7 +12,7 @@ rule memory_benchmark:
         results("logs", "memory_benchmark.log"),
     benchmark:
         results("benchmarks", "memory_benchmark.tsv")
-    priority: 2
+    priority: 1
     conda:
         f"{ENVS}/train.yaml"
     threads: 1
