@@ -4,9 +4,9 @@ L1 loss on the standardised input of ``fer4d.train.inputs`` (by default each fra
 from its subject's neutral mesh; statistics from the fold's training subjects only), Adam with an
 exponentially decaying learning rate, the best epoch chosen on the validation subjects only
 (compared on a fixed subset of their frames, ``frames_per_sequence`` central ones of each
-sequence, as an epoch trains on that many), reconstruction error in millimetres (``fer4d.train.reconstruction``: whole mesh and per region)
-on the validation and test subjects. Resumable: after every epoch the
-whole training state goes to ``resume_dir/last.pt``, outside the rule's declared outputs (which
+sequence, as an epoch trains on that many), reconstruction error in millimetres
+(``fer4d.train.reconstruction``: whole mesh and per region) on every frame of the validation and
+test subjects. Resumable: after every epoch the whole training state goes to ``resume_dir/last.pt``, outside the rule's declared outputs (which
 Snakemake deletes before a rerun); a later call with the same options, data and hierarchy
 continues from it. Shuffling uses a generator seeded by ``seed + epoch``, so a resumed run
 gives the same numbers as an uninterrupted one.
