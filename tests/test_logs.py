@@ -61,3 +61,15 @@ def test_a_successful_script_exits_zero_with_no_error(tmp_path):
     result, log = run_script(tmp_path, "pass")
     assert result.returncode == 0, result.stderr
     assert " ERROR " not in log and "reading 3 scans" in log
+
+
+def test_the_imports_and_the_finished_body_are_frozen_out_of_the_cycle_collector(tmp_path):
+    body = "import gc; made = [[] for _ in range(1000)]; print('inside', gc.get_freeze_count())"
+    code = textwrap.dedent(SCRIPT).format(log=str(tmp_path / "job.log"), failure=body)
+    code += "\nprint('after', gc.get_freeze_count())\n"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    counts = dict(line.split() for line in result.stdout.splitlines())
+    assert int(counts["inside"]) > 1000  # the imports, frozen before the body ran
+    assert int(counts["after"]) >= int(counts["inside"]) + 1000  # the body's objects too

@@ -12,13 +12,18 @@ import torch
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+_pools: dict[int, ThreadPoolExecutor] = {}
+"""One pool per worker count, kept for the process: a fit calls ``thread_map`` once per
+correspondence round, and starting the threads anew each time cost 0.14 s of a 3.8 s fit."""
+
 
 def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
     """``[function(item) for item in items]``, in order, on as many threads as torch may use
     (the job's thread budget: a workflow rule's ``threads`` sets it)."""
     items = list(items)
-    workers = min(torch.get_num_threads(), len(items))
-    if workers <= 1:
+    workers = torch.get_num_threads()
+    if workers <= 1 or len(items) <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(function, items))
+    if workers not in _pools:
+        _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="fer4d")
+    return list(_pools[workers].map(function, items))
