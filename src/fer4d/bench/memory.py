@@ -9,8 +9,9 @@ full-size step.
   allocated after the one-frame warm-up (model, optimiser state, inputs; reported as
   ``baseline_mb``), in MB.
 * CPU (Linux): the peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs``
-  after the warm-up) minus the resident size at that moment, measured in a fresh Python
-  process per point so that earlier points' freed-but-resident memory does not hide later ones.
+  after the warm-up) minus the resident size at that moment, measured in a fresh process per
+  point (forked from one that has imported torch and run nothing) so that earlier points'
+  freed-but-resident memory does not hide later ones.
 
 Last line with ``--json``: ``{"benchmark": "memory", "batch", "device", "in_dim",
 "points": [{"frames", "peak_mb", "baseline_mb", "ms_per_batch"}]}``.
@@ -21,9 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,32 +134,29 @@ def measure_point(
     }
 
 
+def _point_in_child(
+    frames: int, batch: int, in_dim: int, options: TransformerOptions, steps: int, threads: int
+) -> dict[str, float]:
+    torch.set_num_threads(threads)
+    return measure_point(frames, batch, in_dim, options, torch.device("cpu"), steps)
+
+
 def measure_in_subprocess(
     frames: int, batch: int, in_dim: int, options: TransformerOptions, steps: int, threads: int
 ) -> dict[str, float]:
-    """Run :func:`measure_point` on CPU with ``threads`` torch threads in a fresh Python process."""
-    command = [
-        sys.executable,
-        "-m",
-        "fer4d.bench.memory",
-        "--point",
-        str(frames),
-        "--batch",
-        str(batch),
-        "--in-dim",
-        str(in_dim),
-        "--steps",
-        str(steps),
-        "--threads",
-        str(threads),
-        "--options",
-        json.dumps(options.to_dict()),
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"memory point {frames} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """Run :func:`measure_point` on CPU with ``threads`` torch threads in a child process forked
+    from this one, so that the point starts from this process's heap, not from an earlier
+    point's.
+
+    Forked rather than started afresh: a new interpreter spent ~2.5 s a point importing torch
+    and, on its first optimiser, torch's compiler stack, which is imported here once instead.
+    Forking is safe as long as this process has run no parallel torch operation (OpenMP's
+    threads do not survive a fork): it only imports.
+    """
+    import torch._dynamo  # noqa: F401  (what the children's AdamW would import, each)
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(_point_in_child, (frames, batch, in_dim, options, steps, threads))
 
 
 def run_memory_benchmark(
@@ -243,20 +240,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("memory", help="classifier peak memory and ms/batch vs. sequence length")
     _add_arguments(parser)
     parser.set_defaults(func=_main)
-
-
-def _point_main(argv: list[str]) -> int:
-    """Entry point of the fresh per-point process: measure one CPU point, print its JSON."""
-    parser = argparse.ArgumentParser(prog="python -m fer4d.bench.memory")
-    parser.add_argument("--point", type=int, required=True)
-    _add_arguments(parser)
-    args = parser.parse_args(argv)
-    transformer = TransformerOptions.from_dict(json.loads(args.options)) if args.options else TransformerOptions()
-    torch.set_num_threads(args.threads)
-    point = measure_point(args.point, args.batch, args.in_dim, transformer, torch.device("cpu"), args.steps)
-    print(json.dumps(point))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_point_main(sys.argv[1:]))

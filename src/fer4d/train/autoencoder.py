@@ -139,7 +139,7 @@ def train_autoencoder(
     }
     subject_codes = torch.tensor([sorted(set(train_set.subjects)).index(s) for s in train_set.subjects])
     model = build_model(hierarchy, options).to(torch_device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=options.lr)
+    optimiser = torch.optim.Adam(model.parameters(), lr=options.lr, foreach=True)  # see classifier.training
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=options.lr_decay)
     identity = {
         "options": dataclasses.asdict(options),
