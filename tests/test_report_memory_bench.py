@@ -1,13 +1,16 @@
-"""`fer4d bench memory --json`: schema of the last line on a tiny configuration."""
+"""`fer4d bench memory --json`: schema of the last line on a tiny configuration; a point whose
+process dies."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from fer4d.bench.memory import MemoryBenchmarkOptions
 from fer4d.cli import main
+from fer4d.train.classifier.options import TransformerOptions
 
 
 def test_memory_bench_prints_schema_json_last(capsys, tmp_path):
@@ -46,3 +49,11 @@ def test_memory_options_reject_unknown_keys():
     assert MemoryBenchmarkOptions.from_dict({"frames": [16, 32]}).frames == (16, 32)
     with pytest.raises(ValueError, match="unknown memory_benchmark"):
         MemoryBenchmarkOptions.from_dict({"batches": 3})
+
+
+def test_a_memory_point_whose_process_dies_is_an_error_naming_the_point(monkeypatch):
+    from fer4d.bench import memory
+
+    monkeypatch.setattr(memory, "measure_point", lambda *args: os._exit(9))  # the forked child dies
+    with pytest.raises(RuntimeError, match="memory point 64: its process died"):
+        memory.measure_in_subprocess(64, 2, 8, TransformerOptions(), steps=1, threads=1)

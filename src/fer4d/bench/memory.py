@@ -25,6 +25,8 @@ import logging
 import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,12 +153,16 @@ def measure_in_subprocess(
     Forked rather than started afresh: a new interpreter spent ~2.5 s a point importing torch
     and, on its first optimiser, torch's compiler stack, which is imported here once instead.
     Forking is safe as long as this process has run no parallel torch operation (OpenMP's
-    threads do not survive a fork): it only imports.
+    threads do not survive a fork): it only imports. A child that dies is a ``RuntimeError``
+    naming the point.
     """
     import torch._dynamo  # noqa: F401  (what the children's AdamW would import, each)
 
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(_point_in_child, (frames, batch, in_dim, options, steps, threads))
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            return pool.submit(_point_in_child, frames, batch, in_dim, options, steps, threads).result()
+        except BrokenProcessPool as err:  # the child died (out of memory, say): say which point
+            raise RuntimeError(f"memory point {frames}: its process died ({err})") from err
 
 
 def run_memory_benchmark(
