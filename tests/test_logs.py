@@ -23,9 +23,10 @@ with script_logging({log!r}, "rule ingest"):
 """
 
 
-def run_script(tmp_path: Path, failure: str) -> tuple[subprocess.CompletedProcess, str]:
+def run_script(tmp_path: Path, failure: str, after: str = "") -> tuple[subprocess.CompletedProcess, str]:
+    """Run SCRIPT with ``failure`` as the body's last line and ``after`` below the block."""
     log = tmp_path / "logs" / "ingest.log"
-    code = textwrap.dedent(SCRIPT).format(log=str(log), failure=failure)
+    code = textwrap.dedent(SCRIPT).format(log=str(log), failure=failure) + after
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     return result, log.read_text()
@@ -65,10 +66,7 @@ def test_a_successful_script_exits_zero_with_no_error(tmp_path):
 
 def test_the_imports_and_the_finished_body_are_frozen_out_of_the_cycle_collector(tmp_path):
     body = "import gc; made = [[] for _ in range(1000)]; print('inside', gc.get_freeze_count())"
-    code = textwrap.dedent(SCRIPT).format(log=str(tmp_path / "job.log"), failure=body)
-    code += "\nprint('after', gc.get_freeze_count())\n"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    result, _ = run_script(tmp_path, body, after="\nprint('after', gc.get_freeze_count())\n")
     assert result.returncode == 0, result.stderr
     counts = dict(line.split() for line in result.stdout.splitlines())
     assert int(counts["inside"]) > 1000  # the imports, frozen before the body ran

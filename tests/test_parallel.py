@@ -12,11 +12,16 @@ from fer4d.parallel import thread_map
 
 
 @pytest.fixture
-def two_threads():
+def torch_threads():
+    """Set torch's thread count for one test: ``torch_threads(n)``; restored afterwards."""
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
+    yield torch.set_num_threads
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def two_threads(torch_threads):
+    torch_threads(2)
 
 
 def test_results_keep_the_items_order_and_the_pool_is_reused(two_threads):
@@ -39,10 +44,6 @@ def test_a_call_from_the_pools_own_threads_runs_in_place_instead_of_waiting_for_
     assert thread_map(outer, [1, 2]) == [[10, 11, 12], [20, 21, 22]]
 
 
-def test_one_thread_runs_in_the_caller():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        assert thread_map(lambda _: threading.current_thread().name, range(3)) == [threading.current_thread().name] * 3
-    finally:
-        torch.set_num_threads(before)
+def test_one_thread_runs_in_the_caller(torch_threads):
+    torch_threads(1)
+    assert thread_map(lambda _: threading.current_thread().name, range(3)) == [threading.current_thread().name] * 3
