@@ -16,6 +16,7 @@ import sys
 from fer4d import __version__
 from fer4d.errors import InputFileError
 from fer4d.logs import configure_logging
+from fer4d.threads import single_thread_blas
 
 COMMAND_PACKAGES = ("flame", "synth", "io", "landmarks", "fitting", "store", "mesh", "train", "report", "bench")
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(level=logging.DEBUG if args.verbose else logging.INFO)
+    single_thread_blas()
     try:
         return int(args.func(args) or 0)
     except InputFileError as err:
