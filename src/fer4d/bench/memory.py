@@ -39,6 +39,7 @@ from fer4d.atomic import write_json
 from fer4d.device import resolve_device
 from fer4d.models.transformer import ExpressionTransformer
 from fer4d.options import SectionOptions
+from fer4d.train.adam import Adam
 from fer4d.train.classifier.options import TransformerOptions
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,13 @@ def peak_rss_bytes() -> int:
 
 def _training_step(
     model: ExpressionTransformer,
-    optimiser: torch.optim.Optimizer,
+    optimiser: Adam,
     x: torch.Tensor,
     mask: torch.Tensor,
     target: torch.Tensor,
 ) -> None:
     loss = torch.nn.functional.cross_entropy(model(x, mask), target)
-    optimiser.zero_grad(set_to_none=True)
+    optimiser.zero_grad()
     loss.backward()
     optimiser.step()
 
@@ -101,7 +102,7 @@ def measure_point(
     """
     generator = torch.Generator().manual_seed(seed)
     model = ExpressionTransformer(in_dim, n_classes=len(LABELS), **options.model_kwargs()).to(device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=options.lr)
+    optimiser = Adam(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)  # as in training
     x = torch.randn(batch, frames, in_dim, generator=generator).to(device)
     mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
     target = torch.randint(0, len(LABELS), (batch,), generator=generator).to(device)
@@ -150,14 +151,11 @@ def measure_in_subprocess(
     from this one, so that the point starts from this process's heap, not from an earlier
     point's.
 
-    Forked rather than started afresh: a new interpreter spent ~2.5 s a point importing torch
-    and, on its first optimiser, torch's compiler stack, which is imported here once instead.
-    Forking is safe as long as this process has run no parallel torch operation (OpenMP's
+    Forked rather than started afresh: a new interpreter spent ~1.5 s a point importing torch,
+    which is imported here once instead. Forking is safe as long as this process has run no parallel torch operation (OpenMP's
     threads do not survive a fork): it only imports. A child that dies is a ``RuntimeError``
     naming the point.
     """
-    import torch._dynamo  # noqa: F401  (what the children's AdamW would import, each)
-
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
         try:
             return pool.submit(_point_in_child, frames, batch, in_dim, options, steps, threads).result()

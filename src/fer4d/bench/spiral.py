@@ -24,6 +24,7 @@ from torch import nn
 from fer4d.device import resolve_device
 from fer4d.mesh import HierarchyOptions, build_hierarchy
 from fer4d.models.spiral import SpiralAutoencoder, SpiralConv
+from fer4d.train.adam import Adam
 from fer4d.train.autoencoder import AutoencoderOptions, build_model
 
 
@@ -66,11 +67,11 @@ def reference_model(model: SpiralAutoencoder, pool: type, hierarchy) -> SpiralAu
 
 def throughput(model: nn.Module, x: torch.Tensor, steps: int) -> float:
     """Meshes per second of Adam training steps (L1 loss), after one warm-up step."""
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimiser = Adam(model.parameters(), lr=1e-4)
 
     def step():
         loss = (model(x) - x).abs().mean()
-        optimiser.zero_grad(set_to_none=True)
+        optimiser.zero_grad()
         loss.backward()
         optimiser.step()
 

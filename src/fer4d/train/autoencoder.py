@@ -35,6 +35,7 @@ from fer4d.models.spiral import SpiralAutoencoder
 from fer4d.options import SectionOptions
 from fer4d.store import FrameDataset, MeshStore
 from fer4d.store.sampling import FramesPerSequence, central_frames
+from fer4d.train.adam import Adam
 from fer4d.train.inputs import INPUTS, NORMALISATIONS, InputTransform, mix_identities
 from fer4d.train.reconstruction import reconstruction_errors
 
@@ -139,14 +140,14 @@ def train_autoencoder(
     }
     subject_codes = torch.tensor([sorted(set(train_set.subjects)).index(s) for s in train_set.subjects])
     model = build_model(hierarchy, options).to(torch_device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=options.lr, foreach=True)  # see classifier.training
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=options.lr_decay)
+    optimiser = Adam(model.parameters(), lr=options.lr)  # its lr decays by lr_decay each epoch
     identity = {
         "options": dataclasses.asdict(options),
         "hierarchy": hierarchy.digest(),
         "fold": fold,
         "seed": seed,
         "data": data_id,
+        "optimiser": "fer4d.train.adam",
     }
     state = {"epoch": 0, "history": [], "best": None, "best_state": None}
     resume_path = Path(resume_dir) / "last.pt"
@@ -155,7 +156,6 @@ def train_autoencoder(
         if saved.get("identity") == identity:
             model.load_state_dict(saved["model"])
             optimiser.load_state_dict(saved["optimiser"])
-            scheduler.load_state_dict(saved["scheduler"])
             state = saved["state"]
             log.info("resuming fold %d from epoch %d (%s)", fold, state["epoch"], resume_path)
         else:
@@ -192,12 +192,12 @@ def train_autoencoder(
                 vertices, neutral = vertices - neutral + other.to(torch_device), other
             batch = transform.encode(vertices, neutral)
             loss = (model(batch) - batch).abs().mean()
-            optimiser.zero_grad(set_to_none=True)
+            optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             total += loss.item() * len(batch)
             frames += len(batch)
-        scheduler.step()
+        optimiser.lr *= options.lr_decay  # as torch's ExponentialLR
         val = reconstruction_errors(model, val_loader, neutrals["val"], transform, {}, torch_device)["all"]
         state["history"].append(
             {
@@ -205,7 +205,7 @@ def train_autoencoder(
                 "train_l1": total / frames,
                 "val_euclidean_mm": val["error_mm"],
                 "val_l1_mm": val["l1_mm"],
-                "lr": optimiser.param_groups[0]["lr"],
+                "lr": optimiser.lr,
             }
         )
         if state["best"] is None or val["error_mm"] < state["best"]["val_euclidean_mm"]:
@@ -218,7 +218,6 @@ def train_autoencoder(
                 "identity": identity,
                 "model": model.state_dict(),
                 "optimiser": optimiser.state_dict(),
-                "scheduler": scheduler.state_dict(),
                 "state": state,
             },
         )
