@@ -132,3 +132,19 @@ def test_the_flame_transformer_reads_the_fits_expression_and_jaw_parameters(tmp_
         store_path=tmp_path / "dataset.h5",
     )
     assert summary["n_test"] == len(LABELS) and summary["test_accuracy"] >= 5 / 6
+
+
+def test_fit_linear_reaches_the_optimum_of_its_weighted_objective():
+    rng = np.random.default_rng(1)
+    y = [0] * 30 + [1] * 10 + [2] * 5
+    x = rng.normal(0, 1, (45, 4)) + np.array(y)[:, None]  # overlapping, unbalanced classes
+    weights = torch.tensor([0.5, 1.0, 3.0])
+    fitted = fit_linear(x, y, 3, l2=1e-2, weights=weights)
+    weight = fitted.weight.double().requires_grad_()
+    bias = fitted.bias.double().requires_grad_()
+    logits = torch.from_numpy(x) @ weight + bias
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(y), weight=weights.double())
+    (loss + 1e-2 * weight.square().sum()).backward()
+    assert float(weight.grad.abs().max()) < 1e-5 and float(bias.grad.abs().max()) < 1e-5
+    unweighted = fit_linear(x, y, 3, l2=1e-2)
+    assert not torch.allclose(unweighted.bias, fitted.bias, atol=1e-3)  # the class weights count
