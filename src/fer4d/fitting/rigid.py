@@ -20,6 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from fer4d.fitting.geometry import apply_transform, kabsch, make_transform, point_to_plane_step, rotation_about
+from fer4d.parallel import thread_map
 
 MODEL_FORWARD = np.array([0.0, 0.0, 1.0])
 """FLAME's model frame: y up, the face looks along +z."""
@@ -126,13 +127,14 @@ def rigid_init(
         return trimmed_icp(points, target, start, iterations, keep, point_to_plane=True)[0]
     sample = points[rng.choice(len(points), size=min(SEARCH_POINTS, len(points)), replace=False)]
     centroid = points.mean(axis=0)
-    candidates = []
+    starts = []
     for forward in forward_directions(normals, points):
         to_forward = align_direction(forward, MODEL_FORWARD)
         for roll in np.arange(ROLL_STEPS) * (2 * np.pi / ROLL_STEPS):
             rotation = rotation_about(MODEL_FORWARD, roll) @ to_forward
-            start = make_transform(rotation, target.front_centroid - rotation @ centroid)
-            candidates.append(trimmed_icp(sample, target, start, 5, keep, point_to_plane=False))
+            starts.append(make_transform(rotation, target.front_centroid - rotation @ centroid))
+    # on parallel threads: the KD-tree searches and the SVDs release the GIL
+    candidates = thread_map(lambda start: trimmed_icp(sample, target, start, 5, keep, point_to_plane=False), starts)
     candidates.sort(key=lambda candidate: candidate[1])
     refined = [
         trimmed_icp(points, target, transform, iterations, keep, point_to_plane=True) for transform, _ in candidates[:3]
