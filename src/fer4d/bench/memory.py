@@ -152,9 +152,9 @@ def measure_in_subprocess(
     point's.
 
     Forked rather than started afresh: a new interpreter spent ~1.5 s a point importing torch,
-    which is imported here once instead. Forking is safe as long as this process has run no parallel torch operation (OpenMP's
-    threads do not survive a fork): it only imports. A child that dies is a ``RuntimeError``
-    naming the point.
+    which is imported here once instead. Forking is safe as long as this process has run no
+    parallel torch operation (OpenMP's threads do not survive a fork): it only imports. A child
+    that dies is a ``RuntimeError`` naming the point.
     """
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
         try:
