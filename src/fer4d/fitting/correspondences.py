@@ -120,18 +120,20 @@ def find_pairs(
     scale: float,
     options: FitOptions,
     device: torch.device,
+    vertex_stride: int = 1,
 ) -> tuple[Pairs, Pairs]:
     """Nearest-neighbour correspondences for the current fit.
 
     vertices, normals: (B, V, 3) current model; subsets: per frame, indices of the scan points
     used in this stage. Scan → model pairs measure along the model normal (point-to-plane);
-    model vertices pair with their nearest scan point within ``max(model_to_scan_max_mm,
-    scale)`` (none over holes) and measure along the scan normal, plus ``tangential_weight``
-    times the tangential offset. Frames run on parallel threads (the KD-tree searches release
-    the GIL). Returns (scan → model pairs, model → scan pairs).
+    every ``vertex_stride``-th model vertex pairs with its nearest scan point within
+    ``max(model_to_scan_max_mm, scale)`` (none over holes) and measures along the scan normal,
+    plus ``tangential_weight`` times the tangential offset. Frames run on parallel threads (the
+    KD-tree searches release the GIL). Returns (scan → model pairs, model → scan pairs).
     """
     n_frames, n_vertices = vertices.shape[:2]
     reach = max(options.model_to_scan_max_mm, scale)
+    queried = np.arange(0, n_vertices, vertex_stride)
 
     def frame_pairs(b: int) -> tuple[tuple, tuple]:
         frame, points = frames[b], frames[b].points[subsets[b]]
@@ -143,12 +145,12 @@ def find_pairs(
             normals[b, nearest],
             np.full(len(points), 1.0 / (len(points) * n_frames)),
         )
-        distance, partner = frame.tree.query(vertices[b], distance_upper_bound=reach)
+        distance, partner = frame.tree.query(vertices[b, queried], distance_upper_bound=reach)
         has = np.isfinite(distance)
         has[has] = frame.has_normal[partner[has]]
         weight = options.model_to_scan_weight / (max(int(has.sum()), 1) * n_frames)
         model_side = (
-            b * n_vertices + np.flatnonzero(has),
+            b * n_vertices + queried[has],
             frame.points[partner[has]],
             frame.normals[partner[has]],
             np.full(int(has.sum()), weight),

@@ -16,7 +16,8 @@ iteratively re-weighted robust terms, exact FLAME Jacobians (``fer4d.fitting.jac
 banded solve of the whole sequence's normal equations (``fer4d.fitting.normal_equations``). A
 step is kept only if it lowers the energy. The first ``pose_only_rounds`` rounds move only pose
 and translation (head motion and jaw first). The stages before the last fit keyframes only
-(every ``keyframe_stride``-th frame); the last starts every frame from their interpolation.
+(every ``keyframe_stride``-th frame) and pair only every ``keyframe_vertex_stride``-th model
+vertex with the scan; the last starts every frame from their interpolation.
 """
 
 from __future__ import annotations
@@ -346,7 +347,14 @@ def fit_batch(
                 vertices = batch.vertices()
                 normals = vertex_normals(vertices, layer.faces)
             pairs = find_pairs(
-                vertices.cpu().numpy(), normals.cpu().numpy(), batch_frames, subsets, scale, options, device
+                vertices.cpu().numpy(),
+                normals.cpu().numpy(),
+                batch_frames,
+                subsets,
+                scale,
+                options,
+                device,
+                options.keyframe_vertex_stride if len(batch_frames) < n_frames else 1,
             )
             pose_only = round_index < options.pose_only_rounds
             round_index += 1

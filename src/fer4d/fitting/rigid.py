@@ -136,7 +136,8 @@ def rigid_init(
     # on parallel threads: the KD-tree searches and the SVDs release the GIL
     candidates = thread_map(lambda start: trimmed_icp(sample, target, start, 5, keep, point_to_plane=False), starts)
     candidates.sort(key=lambda candidate: candidate[1])
-    refined = [
-        trimmed_icp(points, target, transform, iterations, keep, point_to_plane=True) for transform, _ in candidates[:3]
-    ]
+    refined = thread_map(
+        lambda candidate: trimmed_icp(points, target, candidate[0], iterations, keep, point_to_plane=True),
+        candidates[:3],
+    )
     return min(refined, key=lambda candidate: candidate[1])[0]
