@@ -334,9 +334,11 @@ def fit_batch(
     scales = iter(robust_scales(options))
     damping, round_index = 1e-3, 0
     for stage, (n_points, rounds) in enumerate(zip(options.stage_points, options.stage_rounds)):
-        if coarse and stage == len(options.stage_points) - 1:
+        keyframe_stage = coarse and stage < len(options.stage_points) - 1
+        if coarse and not keyframe_stage:
             batch = FrameBatch(layer, interpolate(batch.result(), key, n_frames), options, device)
             batch_frames = frames
+        vertex_stride = options.keyframe_vertex_stride if keyframe_stage else 1
         subsets = [
             np.sort(rng.choice(len(f.points), size=min(n_points or len(f.points), len(f.points)), replace=False))
             for f in batch_frames
@@ -354,7 +356,7 @@ def fit_batch(
                 scale,
                 options,
                 device,
-                options.keyframe_vertex_stride if len(batch_frames) < n_frames else 1,
+                vertex_stride,
             )
             pose_only = round_index < options.pose_only_rounds
             round_index += 1
