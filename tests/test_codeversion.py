@@ -98,7 +98,7 @@ def test_editing_the_classifier_reruns_no_auto_encoder(tiny_local_run, tmp_path)
 
 @pytest.mark.slow
 def test_editing_the_synthetic_face_reruns_no_fit_of_a_real_dataset(tiny_local_run, tmp_path):
-    """A directory dataset (the tiny run's raw scans, read as real data): fit one sequence, then
+    """A directory dataset (the tiny run's raw scans, read as real data): fit one subject, then
     edit the synthetic face generator (nothing is planned) and a fitting module (the fit is)."""
     from fer4d.io.layouts import discover_sequences
 
@@ -114,7 +114,7 @@ def test_editing_the_synthetic_face_reruns_no_fit_of_a_real_dataset(tiny_local_r
         )
     )
     run_dir = tmp_path / "run"
-    target = f"results/fit/{entry.subject}/{entry.label}.h5"
+    target = f"results/fit/{entry.subject}"
     args = (target, "--configfile", str(TINY_CONFIG), str(config))  # target first: --configfile takes a list
     done = snakemake(run_dir, "-c2", *args)
     assert done.returncode == 0, done.stderr[-3000:]

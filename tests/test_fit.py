@@ -231,6 +231,30 @@ def test_cli_fits_a_sequence(small_model, tmp_path, capsys):
     assert '"n_frames": 2' in capsys.readouterr().out
 
 
+def test_cli_fits_several_sequences_in_one_process_as_each_alone(small_model, tmp_path, capsys):
+    """``--out-dir`` (the workflow's per-subject fit job) writes each sequence's fit under its
+    input's name, the same as fitting it alone; an empty sequence gets its empty fit and the exit
+    code says not every fit is ok."""
+    sequence = simulate(small_model, 2, np.random.default_rng(15), noise_mm=0.1)
+    write_ingested(tmp_path / "anger.h5", sequence.frames)
+    write_ingested(tmp_path / "fear.h5", [], status="empty")
+    model_path = save_flame_npz(small_model, tmp_path / "model.npz")
+    options = '{"stage_points": [300], "stage_rounds": [2], "solver_steps": 2}'
+    common = ["--model", str(model_path), "--device", "cpu", "--options", options]
+    inputs = [str(tmp_path / "anger.h5"), str(tmp_path / "fear.h5")]
+    assert main(["fit", *inputs, "--out-dir", str(tmp_path / "fits"), *common]) == 1
+    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [s["status"] for s in summaries] == ["ok", "empty"]
+    assert sorted(p.name for p in (tmp_path / "fits").iterdir()) == ["anger.h5", "fear.h5"]
+    assert main(["fit", inputs[0], "--out", str(tmp_path / "alone.h5"), *common]) == 0
+    with h5py.File(tmp_path / "fits" / "anger.h5") as together, h5py.File(tmp_path / "alone.h5") as alone:
+        np.testing.assert_array_equal(together["vertices"][()], alone["vertices"][()])
+    with h5py.File(tmp_path / "fits" / "fear.h5") as empty:
+        assert empty.attrs["status"] == "empty" and empty["vertices"].shape[0] == 0
+    with pytest.raises(SystemExit, match="--out takes one sequence"):
+        main(["fit", *inputs, "--out", str(tmp_path / "x.h5"), *common])
+
+
 def test_chunked_fit_shares_one_identity_and_still_recovers(clean_fit, small_model):
     """Sequences longer than ``chunk_frames`` are fitted chunk by chunk; the identity comes from
     the first chunk, each later chunk starts from the previous one's last frame."""

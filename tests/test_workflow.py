@@ -38,7 +38,7 @@ def test_dry_run_plans_every_stage(tmp_path):
     assert set(STAGES) <= set(jobs), jobs
     tiny = yaml.safe_load(TINY_CONFIG.read_text())
     n_sequences = tiny["synthetic"]["subjects"] * len(LABELS)
-    assert jobs["ingest"] == jobs["fit"] == n_sequences
+    assert jobs["ingest"] == n_sequences and jobs["fit"] == tiny["synthetic"]["subjects"]  # fit: per subject
     assert jobs["train_autoencoder"] == jobs["embed"] == jobs["train_transformer"] == tiny["folds"]["k"]
     assert jobs["train_baseline"] == tiny["folds"]["k"] * len(tiny["baselines"]["kinds"])
 
@@ -132,10 +132,10 @@ def test_a_subject_subset_and_a_label_subset_plan_only_their_sequences(tmp_path)
     result = snakemake(tmp_path / "run", "-n", "-c1", "--configfile", str(TINY_CONFIG), str(protocol))
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result.stdout)
-    assert jobs["ingest"] == jobs["fit"] == 2 * 2 and jobs["train_transformer"] == 2, jobs
-    fits = {line.split("results/fit/")[1] for line in result.stdout.splitlines() if "results/fit/" in line}
-    assert {f.split()[0].rstrip(",") for f in fits} >= {"F001/happiness.h5", "F002/surprise.h5"}
-    assert not any("M001" in f or "anger" in f for f in fits), fits
+    assert jobs["ingest"] == 2 * 2 and jobs["fit"] == 2 and jobs["train_transformer"] == 2, jobs
+    ingested = {line.split("results/ingest/")[1] for line in result.stdout.splitlines() if "results/ingest/" in line}
+    assert {f.split()[0].rstrip(",") for f in ingested} >= {"F001/happiness.h5", "F002/surprise.h5"}
+    assert not any("M001" in f or "anger" in f for f in ingested), ingested
 
 
 @pytest.mark.slow
@@ -157,8 +157,10 @@ def test_pipeline_bench_projects_every_stage_of_a_finished_run(tiny_local_run, c
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     stages = {s["stage"]: s for s in result["stages"]}
     tiny = yaml.safe_load(TINY_CONFIG.read_text())
-    assert stages["ingest"]["jobs"] == stages["fit"]["jobs"] == tiny["synthetic"]["subjects"] * len(LABELS)
-    assert stages["fit"]["projected_jobs"] == 101 * 6 and stages["train_autoencoder"]["projected_jobs"] == 10
+    assert stages["ingest"]["jobs"] == tiny["synthetic"]["subjects"] * len(LABELS)
+    assert stages["fit"]["jobs"] == tiny["synthetic"]["subjects"]  # one per subject
+    assert stages["ingest"]["projected_jobs"] == 101 * 6 and stages["fit"]["projected_jobs"] == 101
+    assert stages["train_autoencoder"]["projected_jobs"] == 10
     assert all(s["cpu_s_per_unit"] >= 0 for s in stages.values())
     assert "projected_cpu_h" not in stages["synthesize"]  # a real dataset is read, not generated
     assert result["projected_cpu_h"] == pytest.approx(

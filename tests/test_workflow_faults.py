@@ -104,8 +104,12 @@ def h5_content(path: Path) -> dict:
 
 
 def assert_same_file(path: Path, reference: Path) -> None:
-    """``path`` holds what ``reference`` holds (timings and timestamps aside)."""
-    if path.suffix == ".h5":
+    """``path`` holds what ``reference`` holds (timings and timestamps aside); a folder, file by file."""
+    if reference.is_dir():
+        assert sorted(p.name for p in path.iterdir()) == sorted(p.name for p in reference.iterdir()), path
+        for file in reference.iterdir():
+            assert_same_file(path / file.name, file)
+    elif path.suffix == ".h5":
         a, b = h5_content(path), h5_content(reference)
         assert a.keys() == b.keys(), path
         for key in a:
@@ -214,14 +218,16 @@ def fit_files(results: Path) -> dict[str, int]:
 
 
 def finished_fits(workdir: Path) -> dict[str, int]:
-    """Fit files whose job Snakemake recorded as finished (no marker in ``.snakemake/incomplete``:
-    a job interrupted after its file was renamed into place is not finished, and is redone)."""
+    """Fit files whose (per-subject) job Snakemake recorded as finished: their folder has no marker
+    in ``.snakemake/incomplete`` (a job interrupted after its files were written is not finished,
+    and is redone)."""
     markers = workdir / ".snakemake" / "incomplete"
     incomplete = {
         str(workdir / base64.urlsafe_b64decode(marker.name).decode())
         for marker in (markers.iterdir() if markers.is_dir() else [])
     }
-    return {path: mtime for path, mtime in fit_files(workdir / "results").items() if path not in incomplete}
+    files = fit_files(workdir / "results")
+    return {path: mtime for path, mtime in files.items() if str(Path(path).parent) not in incomplete}
 
 
 @pytest.mark.slow
@@ -229,8 +235,8 @@ def test_interrupted_and_concurrent_snakemake_resume_to_identical_results(tiny_l
     results = tmp_path / "results"
     # SIGINT (Ctrl-C) while sequences are being fitted
     first = popen_snakemake(tmp_path, "-c2")
-    # two fits Snakemake recorded as finished: on a fast machine two fit files can appear together
-    # while neither job is recorded yet, and an interrupt then leaves both to be redone
+    # a subject's fits Snakemake recorded as finished: on a fast machine its files can all be
+    # written while the job is not recorded yet, and an interrupt then leaves them to be redone
     wait_for(lambda: len(finished_fits(tmp_path)) >= 2, 900, "two finished fits", first)
     os.killpg(first.pid, signal.SIGINT)
     assert first.wait(120) != 0
@@ -270,7 +276,7 @@ def test_interrupted_and_concurrent_snakemake_resume_to_identical_results(tiny_l
 
 STAGE_TARGETS = {
     "ingest": "ingest/F001/anger.h5",
-    "fit": "fit/M001/happiness.h5",
+    "fit": "fit/M001",  # one job per subject: its folder of fit files
     "store": "store/dataset.h5",
     "hierarchy": "mesh/hierarchy.npz",
     "train_autoencoder": "folds/0/autoencoder.pt",
@@ -285,7 +291,7 @@ def job_duration(run: Path, rule: str, target: str) -> float:
     stem = Path(target).parent.name if rule in ("train_autoencoder", "embed", "train_transformer") else None
     relative = {
         "ingest": "ingest/F001/anger.tsv",
-        "fit": "fit/M001/happiness.tsv",
+        "fit": "fit/M001.tsv",
         "store": "store.tsv",
         "hierarchy": "hierarchy.tsv",
         "report": "report.tsv",
@@ -353,6 +359,11 @@ def test_a_job_killed_mid_write_leaves_no_half_file_and_its_rerun_matches(tiny_l
 
 
 def h5_or_json_complete(output: Path, reference: Path) -> bool:
-    """An output the killed job left under its final name must be the complete file."""
-    assert_same_file(output, reference)
+    """An output the killed job left under its final name must be the complete file (in a
+    folder, every file it holds)."""
+    if reference.is_dir():
+        for file in output.iterdir():
+            assert_same_file(file, reference / file.name)
+    else:
+        assert_same_file(output, reference)
     return True

@@ -39,9 +39,11 @@ DETECTOR_EMBEDDING = (
     if config["flame"]["model"]
     else results("model", "flame_synthetic_mediapipe.npz")
 )
-# Per sequence: the fit file the store gathers (rule fit, or rule registered) and the list of
-# files set aside on the way (rule ingest, or rule registered).
+# Per sequence: the fit file the store gathers (rule fit, fit_landmarks or registered) and the
+# list of files set aside on the way (rule ingest, or rule registered). Scans are fitted one job
+# per subject (torch and the model load once for its sequences): its output is FIT_FOLDER.
 FIT_FILE = results("fit", "{subject}", "{label}.h5")
+FIT_FOLDER = results("fit", "{subject}")
 QUARANTINE_FILE = results("ingest", "{subject}", "{label}.quarantine.json")
 LABEL_SET = LabelOptions.from_dict(config["labels"])
 SELECTION = SubjectSelection.from_config(config["dataset"]["subjects"])
@@ -128,6 +130,29 @@ def per_sequence(pattern):
     return [
         pattern.format(subject=subject, label=label) for subject, label in SEQUENCES
     ]
+
+
+def per_subject(pattern):
+    """Expand a {subject} pattern over every subject."""
+    return [pattern.format(subject=subject) for subject in SUBJECTS]
+
+
+def subject_sequences(pattern):
+    """The input function of a per-subject job: ``pattern`` expanded over the subject's sequences."""
+    return lambda wildcards: [
+        pattern.format(subject=subject, label=label)
+        for subject, label in SEQUENCES
+        if subject == wildcards.subject
+    ]
+
+
+def fitted():
+    """What the store and the report wait for: every subject's fit folder when scans are fitted
+    (rule fit), else every sequence's fit file. The files themselves are per_sequence(FIT_FILE).
+    """
+    if REGISTERED or VIDEO:
+        return per_sequence(FIT_FILE)
+    return per_subject(FIT_FOLDER)
 
 
 def per_fold(pattern):

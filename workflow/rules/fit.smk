@@ -1,19 +1,20 @@
-# Registration: one job per sequence fits FLAME to every frame (shared identity, per-frame expression).
+# Registration: one job per subject fits FLAME to every frame of each of its sequences (one
+# identity per sequence, per-frame expression), writing one fit file per sequence in its folder.
 
 
 rule fit:
     input:
-        sequence=rules.ingest.output.sequence,
+        sequences=subject_sequences(rules.ingest.output.sequence),
         model=MODEL,
     output:
-        FIT_FILE,
+        directory(FIT_FOLDER),
     log:
-        results("logs", "fit", "{subject}", "{label}.log"),
+        results("logs", "fit", "{subject}.log"),
     benchmark:
-        results("benchmarks", "fit", "{subject}", "{label}.tsv")
-    # On a cluster, one job per sequence runs this rule with its neighbours (fewer submissions).
+        results("benchmarks", "fit", "{subject}.tsv")
+    # On a cluster, one job per subject runs this rule with the subject's ingest jobs.
     group:
-        "sequence"
+        "subject"
     conda:
         f"{ENVS}/fit.yaml"
     threads: stage("fit", "threads")

@@ -11,9 +11,9 @@ rule ingest:
         results("logs", "ingest", "{subject}", "{label}.log"),
     benchmark:
         results("benchmarks", "ingest", "{subject}", "{label}.tsv")
-    # On a cluster, one job per sequence runs this rule with its neighbours (fewer submissions).
+    # On a cluster, one job per subject runs its sequences' ingest jobs with its fit job.
     group:
-        "sequence"
+        "subject"
     conda:
         f"{ENVS}/ingest.yaml"
     threads: 1

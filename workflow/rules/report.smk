@@ -41,8 +41,8 @@ rule report:
         autoencoder_metrics=per_fold(rules.train_autoencoder.output.metrics),
         store=rules.store.output.store,
         memory=rules.memory_benchmark.output[0],
-        # Every sequence: the report draws the first one the store kept.
-        fits=per_sequence(FIT_FILE),
+        # Every sequence (params.fits): the report draws the first one the store kept.
+        fits=fitted(),
         # The ingested scans, drawn over the fit (none in a registered-mesh or 2D dataset).
         scans=[] if REGISTERED or VIDEO else per_sequence(rules.ingest.output.sequence),
         # The 2D path's landmark files, whose frames the fit is drawn over.
@@ -104,6 +104,7 @@ rule report:
         mem_mb=stage("report", "mem_mb"),
         runtime=stage("report", "runtime"),
     params:
+        fits=per_sequence(FIT_FILE),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         baseline_kinds=BASELINES,
         repeats=config["folds"]["repeats"],

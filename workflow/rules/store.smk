@@ -3,7 +3,7 @@
 
 rule store:
     input:
-        fits=per_sequence(FIT_FILE),
+        fits=fitted(),
         model=MODEL,
     output:
         store=results("store", "dataset.h5"),
@@ -19,6 +19,7 @@ rule store:
         mem_mb=stage("store", "mem_mb"),
         runtime=stage("store", "runtime"),
     params:
+        fits=per_sequence(FIT_FILE),
         options=options("store"),
         folds=options("folds"),
         labels=options("labels"),

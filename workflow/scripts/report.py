@@ -13,7 +13,7 @@ with script_logging(snakemake.log[0], "rule report"):
             autoencoder_metrics=list(snakemake.input.autoencoder_metrics),
             store=snakemake.input.store,
             memory=snakemake.input.memory,
-            examples=[(fit, scans[i] if scans else None) for i, fit in enumerate(snakemake.input.fits)],
+            examples=[(fit, scans[i] if scans else None) for i, fit in enumerate(snakemake.params.fits)],
             landmarks=list(snakemake.input.landmarks),
             repeats=snakemake.params.repeats,
         ),

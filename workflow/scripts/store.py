@@ -6,7 +6,7 @@ from fer4d.store import FoldOptions, StoreOptions, build_store
 
 with script_logging(snakemake.log[0], "rule store"):
     build_store(
-        list(snakemake.input.fits),
+        list(snakemake.params.fits),
         snakemake.input.model,
         snakemake.output.store,
         snakemake.output.report,

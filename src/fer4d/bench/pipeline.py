@@ -8,7 +8,7 @@ set to the start-up measured here (a fresh Python importing torch; the fixed par
 job start-up costs). Units grow with the data as follows (V: mesh
 vertices, in thousands; frames: frames a job handles):
 
-- ingest: frames × scan V (each job: one sequence)        - fit: frames × template V
+- ingest: frames × scan V (each job: one sequence)        - fit: frames × template V (one subject)
 - store: all frames × template V                          - hierarchy: template V
 - train_autoencoder: epochs × frames per epoch × template V (one job per fold)
 - embed: all frames × template V (per fold)               - train_transformer: training frames (per fold)
@@ -16,7 +16,7 @@ vertices, in thousands; frames: frames a job handles):
 
 The projection is that model evaluated at the target size (default: BU-4DFE, 101 subjects × 6
 expressions × 100 frames of 35k-vertex scans, a 5,023-vertex FLAME template, 10 folds), on this
-machine's cores: per-sequence and per-fold jobs spread over ``cores``; a lone job on one core.
+machine's cores: per-sequence, per-subject and per-fold jobs spread over ``cores``; a lone job on one core.
 ``synthesize`` (the synthetic data generator) is reported but not projected: a real dataset is read.
 With a CUDA GPU the spiral auto-encoder's training throughput is measured on CPU and GPU, and the
 auto-encoder and embedding stages are also projected on the GPU; without one the JSON says so.
@@ -60,8 +60,11 @@ class Size:
         epochs = config["autoencoder"]["epochs"]
         if rule == "ingest":
             return [n * self.scan_kv for n in self.frames]
-        if rule == "fit":
-            return [n * self.template_kv for n in self.frames]
+        if rule == "fit":  # one job per subject, in the order of their benchmark files
+            frames: dict[str, int] = {}
+            for subject, n in zip(self.subjects, self.frames, strict=True):
+                frames[subject] = frames.get(subject, 0) + n
+            return [frames[subject] * self.template_kv for subject in sorted(frames)]
         if rule == "store":
             return [sum(self.frames) * self.template_kv]
         if rule == "hierarchy":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -77,6 +78,30 @@ def _checked_fit(frames, model: FlameModel, options: FitOptions, device: str, se
     return result
 
 
+def fit_sequence_files(
+    in_paths: list[str | os.PathLike],
+    model_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    options: FitOptions,
+    device: str = "auto",
+    seed: int = 0,
+    strict: bool = False,
+) -> list[dict]:
+    """Fit every ingested sequence of ``in_paths`` (e.g. one subject's) in turn, each as
+    :func:`fit_sequence_file` does, into ``out_dir/<its file name>``; the model is read once.
+    ``out_dir`` is made, also when there is nothing to fit. Returns the sequences' summaries.
+
+    One process for several sequences pays the start-up (Python, torch, the model) once: the
+    workflow's fit jobs are per subject for that reason.
+    """
+    model = load_flame(model_path)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return [
+        _fit_into(in_path, model, Path(out_dir, Path(in_path).name), options, device, seed, strict)
+        for in_path in in_paths
+    ]
+
+
 def fit_sequence_file(
     in_path: str | os.PathLike,
     model_path: str | os.PathLike,
@@ -95,8 +120,20 @@ def fit_sequence_file(
     ``InputFileError`` naming ``in_path`` instead). Running out of memory is not the data's fault
     and is always raised.
     """
+    return _fit_into(in_path, load_flame(model_path), out_path, options, device, seed, strict)
+
+
+def _fit_into(
+    in_path: str | os.PathLike,
+    model: FlameModel,
+    out_path: str | os.PathLike,
+    options: FitOptions,
+    device: str,
+    seed: int,
+    strict: bool,
+) -> dict:
+    """:func:`fit_sequence_file` with the model already read."""
     sequence = read_sequence(in_path)
-    model = load_flame(model_path)
     summary = {
         "subject": sequence.subject,
         "label": sequence.label,
