@@ -239,9 +239,9 @@ def test_tiny_workflow_on_real_slurm_equals_local_run(slurm_cluster, tiny_local_
     job_ids = {int(log.stem) for log in slurm_logs}
     submitted = on_slurm.stdout.count("has been submitted with SLURM jobid")
     ran_locally = sum(on_slurm.stdout.count(f"localrule {rule}:") for rule in local_rules)
-    # one SLURM job per ungrouped rule, per sequence (ingest + fit) and per fold (train, embed, classify)
+    # one SLURM job per ungrouped rule, per subject (its ingests + fit) and per fold (train, embed, classify)
     tiny = yaml.safe_load(TINY_CONFIG.read_text())
-    expected = 6 + tiny["synthetic"]["subjects"] * 6 + tiny["folds"]["k"]
+    expected = 6 + tiny["synthetic"]["subjects"] + tiny["folds"]["k"]
     assert submitted == len(job_ids) == expected, on_slurm.stdout[-3000:]
     assert ran_locally == len(local_rules)
     controller_log = (state / "log" / "slurmctld.log").read_text()

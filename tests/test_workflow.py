@@ -161,6 +161,8 @@ def test_pipeline_bench_projects_every_stage_of_a_finished_run(tiny_local_run, c
     assert stages["fit"]["jobs"] == tiny["synthetic"]["subjects"]  # one per subject
     assert stages["ingest"]["projected_jobs"] == 101 * 6 and stages["fit"]["projected_jobs"] == 101
     assert stages["train_autoencoder"]["projected_jobs"] == 10
+    assert stages["train_baseline"]["projected_jobs"] == 10 * len(tiny["baselines"]["kinds"])
+    assert stages["train_baseline"]["projected_cpu_h"] > stages["train_baseline"]["cpu_s"] / 3600  # 10 bigger folds
     assert all(s["cpu_s_per_unit"] >= 0 for s in stages.values())
     assert "projected_cpu_h" not in stages["synthesize"]  # a real dataset is read, not generated
     assert result["projected_cpu_h"] == pytest.approx(

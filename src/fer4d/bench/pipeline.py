@@ -12,6 +12,7 @@ vertices, in thousands; frames: frames a job handles):
 - store: all frames × template V                          - hierarchy: template V
 - train_autoencoder: epochs × frames per epoch × template V (one job per fold)
 - embed: all frames × template V (per fold)               - train_transformer: training frames (per fold)
+- train_baseline: training frames (per fold and baseline kind)
 - the rest (report, quarantine, run_config, memory_benchmark, synth_model): one unit per job.
 
 The projection is that model evaluated at the target size (default: BU-4DFE, 101 subjects × 6
@@ -78,6 +79,10 @@ class Size:
             return [sum(self.frames) * self.template_kv for _ in self.folds]
         if rule == "train_transformer":
             return [float(sum(self.frames[i] for i in train)) for train, _ in self.folds]
+        if rule == "train_baseline":  # one job per fold and kind, named {fold}_{kind}: their file order
+            kinds = config["baselines"]["kinds"]
+            jobs = {f"{fold}_{kind}": train for fold, (train, _) in enumerate(self.folds) for kind in kinds}
+            return [float(sum(self.frames[i] for i in jobs[name])) for name in sorted(jobs)]
         return [1.0]
 
 
