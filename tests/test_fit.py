@@ -253,6 +253,10 @@ def test_cli_fits_several_sequences_in_one_process_as_each_alone(small_model, tm
         assert empty.attrs["status"] == "empty" and empty["vertices"].shape[0] == 0
     with pytest.raises(SystemExit, match="--out takes one sequence"):
         main(["fit", *inputs, "--out", str(tmp_path / "x.h5"), *common])
+    (tmp_path / "other").mkdir()
+    write_ingested(tmp_path / "other" / "anger.h5", sequence.frames)
+    with pytest.raises(ValueError, match="one fit file"):
+        main(["fit", inputs[0], str(tmp_path / "other" / "anger.h5"), "--out-dir", str(tmp_path / "x"), *common])
 
 
 def test_chunked_fit_shares_one_identity_and_still_recovers(clean_fit, small_model):

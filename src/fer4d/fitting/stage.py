@@ -89,11 +89,15 @@ def fit_sequence_files(
 ) -> list[dict]:
     """Fit every ingested sequence of ``in_paths`` (e.g. one subject's) in turn, each as
     :func:`fit_sequence_file` does, into ``out_dir/<its file name>``; the model is read once.
-    ``out_dir`` is made, also when there is nothing to fit. Returns the sequences' summaries.
+    ``out_dir`` is made, also when there is nothing to fit; two inputs of one file name are
+    refused (``ValueError``) before any fit. Returns the sequences' summaries.
 
     One process for several sequences pays the start-up (Python, torch, the model) once: the
     workflow's fit jobs are per subject for that reason.
     """
+    names = [Path(in_path).name for in_path in in_paths]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two sequences would write one fit file in {out_dir}: {sorted(names)}")
     model = load_flame(model_path)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return [
