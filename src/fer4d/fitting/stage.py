@@ -101,8 +101,8 @@ def fit_sequence_files(
     model = load_flame(model_path)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return [
-        _fit_into(in_path, model, Path(out_dir, Path(in_path).name), options, device, seed, strict)
-        for in_path in in_paths
+        _fit_into(in_path, model, Path(out_dir, name), options, device, seed, strict)
+        for in_path, name in zip(in_paths, names, strict=True)
     ]
 
 
