@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,9 +13,10 @@ from fer4d import LABELS
 from fer4d.errors import InputFileError
 from fer4d.formats.checkpoints import read_classifier_checkpoint
 from fer4d.formats.embeddings import EmbeddedSequence, read_embeddings, write_embeddings
+from fer4d.train.classifier.baselines import train_baseline
 from fer4d.train.classifier.features import augment, class_weights, resample
 from fer4d.train.classifier.inference import LoadedClassifier, load_classifier
-from fer4d.train.classifier.options import TransformerOptions
+from fer4d.train.classifier.options import BaselineOptions, TransformerOptions
 from fer4d.train.classifier.training import train_transformer
 
 FAST = TransformerOptions(
@@ -65,6 +67,36 @@ def test_learns_separable_toy_task_and_writes_contract_files(tmp_path):
     classifier = load_classifier(paths[0], device="cpu")
     surprise = embedding_of(tmp_path / "emb.h5", "s4__surprise")
     assert LABELS[int(classifier.probabilities([surprise])[0].argmax())] == "surprise"
+
+
+def test_validation_subjects_are_trained_on_or_choose_the_epoch(tmp_path):
+    """train_on_validation: the validation subject's six sequences join the 18 training ones and
+    every member is kept after its last epoch; off: the epoch is chosen on them. The trained
+    baselines follow the transformer; the linear ones keep choosing their L2 on them."""
+    write_toy_embeddings(tmp_path / "emb.h5")
+    runs = {}
+    for merged in (True, False):
+        options = dataclasses.replace(FAST, epochs=6, train_on_validation=merged)
+        paths = [tmp_path / f"{merged}{n}" for n in ("t.pt", "pred.json", "hist.json")]
+        summary = train_transformer(tmp_path / "emb.h5", *paths, options, device="cpu", seed=0)
+        history = json.loads(paths[2].read_text())
+        runs[merged] = (summary, history, read_classifier_checkpoint(paths[0]).best_epochs)
+        baselines = {
+            kind: train_baseline(tmp_path / "emb.h5", tmp_path / f"{kind}.json", kind, options, BaselineOptions())
+            for kind in ("gru", "mean_linear")
+        }
+        assert baselines["mean_linear"]["n_train"] == 18 and baselines["mean_linear"]["n_val"] == 6
+        assert (baselines["gru"]["n_train"], baselines["gru"]["n_val"]) == ((24, 0) if merged else (18, 6))
+        assert (baselines["gru"]["val_accuracy"] is None) == merged
+    summary, history, best_epochs = runs[True]
+    assert (summary["n_train"], summary["n_val"], summary["val_accuracy"]) == (24, 0, None)
+    assert history["selection_split"] is None and best_epochs == [6]
+    assert all(set(e) == {"epoch", "train_loss", "train_accuracy"} for e in history["members"][0]["epochs"])
+    summary, history, best_epochs = runs[False]
+    assert (summary["n_train"], summary["n_val"], history["selection_split"]) == (18, 6, "val")
+    epochs = history["members"][0]["epochs"]
+    best = max(epochs, key=lambda e: (e["val_accuracy"], -e["val_loss"]))
+    assert best_epochs == [best["epoch"]]
 
 
 def test_training_is_deterministic_by_seed(tmp_path):

@@ -57,6 +57,10 @@ def write_fold_outputs(tmp_path):
                 for seed in (0, 1)
             ],
         }
+        if fold == 1:  # trained on its validation subjects (the default): train curves only
+            history["selection_split"] = None
+            for member in history["members"]:
+                member["epochs"] = [{k: v for k, v in e.items() if not k.startswith("val_")} for e in member["epochs"]]
         inputs.histories.append(tmp_path / f"hist{fold}.json")
         inputs.histories[-1].write_text(json.dumps(history))
         inputs.autoencoder_metrics.append(tmp_path / f"ae{fold}.json")

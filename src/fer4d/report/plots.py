@@ -80,9 +80,9 @@ def plot_probabilities_over_time(examples: Sequence[dict], path: str | os.PathLi
 
 
 def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> None:
-    """Transformer loss and accuracy (train solid, validation dashed) against epoch, one colour
-    per fold, one line per ensemble member (the fold's label on its first member only), the
-    selected epochs marked.
+    """Transformer loss and accuracy (train solid, validation dashed where the validation
+    subjects were not trained on) against epoch, one colour per fold, one line per ensemble
+    member (the fold's label on its first member only), the kept epochs marked.
 
     ``histories``: ``[{"fold", "members": [{"seed", "best_epoch", "epochs": [{epoch,
     train_loss, train_accuracy, val_loss, val_accuracy}]}]}]``.
@@ -97,8 +97,14 @@ def plot_training_curves(histories: Sequence[dict], path: str | os.PathLike) -> 
             for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
                 label = (lambda split, fold=fold: f"fold {fold} {split}") if index == 0 else (lambda split: None)
                 axis.plot(x, [e[f"train_{key}"] for e in epochs], color=colour, alpha=0.7, label=label("train"))
+                validated = [e for e in epochs if f"val_{key}" in e]  # none where it trained on them
                 axis.plot(
-                    x, [e[f"val_{key}"] for e in epochs], color=colour, alpha=0.7, linestyle="--", label=label("val")
+                    [e["epoch"] for e in validated],
+                    [e[f"val_{key}"] for e in validated],
+                    color=colour,
+                    alpha=0.7,
+                    linestyle="--",
+                    label=label("val") if validated else None,
                 )
                 if "best_epoch" in member:
                     axis.axvline(member["best_epoch"], color=colour, alpha=0.2, linewidth=1)

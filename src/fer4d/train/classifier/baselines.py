@@ -8,7 +8,8 @@ They answer what the spatial and the temporal halves of the method each contribu
 - ``mean_linear``: the frames' features averaged over the sequence, and a linear classifier
   (order-free pooling).
 - ``gru``: a bidirectional GRU (``fer4d.models.recurrent``) trained with the transformer's
-  recipe: same augmentations, epochs, selection on the validation subjects, seed ensemble.
+  recipe: same augmentations, epochs, validation subjects (trained on, or choosing the epoch),
+  seed ensemble.
 - ``flame_transformer``: the transformer itself, on the registration's FLAME expression and jaw
   parameters (``fer4d.train.classifier.parameters``) instead of the auto-encoder's embeddings:
   what the learned mesh representation adds over the fitted model's own code.
@@ -163,11 +164,13 @@ def ensemble_baseline(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Train a seed ensemble with the transformer's recipe (``build_model(in_dim, n_classes)``;
     default: the transformer) → test probabilities ``(N_test, C)`` and ``{"best_epochs",
-    "val_accuracy"}``."""
+    "val_accuracy"}`` (None where nothing was chosen: the validation subjects were trained on)."""
     members = [train_member(data, transformer, device, seed + i, build_model) for i in range(transformer.ensemble)]
     models = [model for model, _ in members]
-    selection = predict_probabilities(models, data.features[data.selection_split], device)
-    _, accuracy = probability_scores(selection, data.labels[data.selection_split])
+    accuracy = None
+    if data.selection_split is not None:
+        selection = predict_probabilities(models, data.features[data.selection_split], device)
+        _, accuracy = probability_scores(selection, data.labels[data.selection_split])
     test = predict_probabilities(models, data.features["test"], device) if data.features["test"] else None
     return test, {"best_epochs": [history["best_epoch"] for _, history in members], "val_accuracy": accuracy}
 
@@ -192,12 +195,17 @@ def train_baseline(
     started = time.monotonic()
     torch_device = resolve_device(device)
     evaluation = evaluation or EvaluationOptions()
-    data = read_fold_features(embeddings_path, transformer.relative_to_first, transformer.scale_per_channel)
+    # the trained baselines follow the transformer's recipe; the linear ones choose their L2 on
+    # the validation subjects
+    merge = transformer.train_on_validation and kind in ("gru", "flame_transformer")
+    data = read_fold_features(embeddings_path, transformer.relative_to_first, transformer.scale_per_channel, merge)
     if kind == "flame_transformer":
         if store_path is None:
             raise ValueError("baseline flame_transformer needs the store (store_path)")
         parameters = read_parameter_fold(store_path, data.fold)
-        data = fold_features(parameters, transformer.relative_to_first, transformer.scale_per_channel, store_path)
+        data = fold_features(
+            parameters, transformer.relative_to_first, transformer.scale_per_channel, store_path, merge
+        )
     samples, windows = samples_of(data, evaluation.window, evaluation.step)
     if kind == "gru":
         build = lambda in_dim, n_classes: ExpressionGRU(

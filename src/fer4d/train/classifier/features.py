@@ -98,7 +98,8 @@ class FoldFeatures:
 
     ``features``: standardised ``(T_i, d)`` per sequence, in the order of ``sequences``;
     ``labels``: class indices into ``label_names``; ``selection_split``: where epochs and settings are chosen
-    (``val``, or ``train`` when the fold has no validation subjects).
+    (``val``, or ``train`` when the fold has no validation subjects; None when the validation
+    subjects were merged into training: nothing is chosen).
     """
 
     fold: int
@@ -106,7 +107,7 @@ class FoldFeatures:
     sequences: dict[str, list[EmbeddedSequence]]
     features: dict[str, list[np.ndarray]]
     labels: dict[str, list[int]]
-    selection_split: str
+    selection_split: str | None
     scaler: FeatureScaler
 
     @property
@@ -143,20 +144,31 @@ class FoldFeatures:
 
 
 def read_fold_features(
-    embeddings_path: str | os.PathLike, relative_to_first: bool, scale_per_channel: bool
+    embeddings_path: str | os.PathLike,
+    relative_to_first: bool,
+    scale_per_channel: bool,
+    train_on_validation: bool = False,
 ) -> FoldFeatures:
     """A fold's embeddings file → its :class:`FoldFeatures`, standardised with the training
     frames' statistics (:class:`FeatureScaler`)."""
-    return fold_features(read_embeddings(embeddings_path), relative_to_first, scale_per_channel, embeddings_path)
+    embeddings = read_embeddings(embeddings_path)
+    return fold_features(embeddings, relative_to_first, scale_per_channel, embeddings_path, train_on_validation)
 
 
 def fold_features(
-    embeddings: EmbeddingsFile, relative_to_first: bool, scale_per_channel: bool, source: str | os.PathLike
+    embeddings: EmbeddingsFile,
+    relative_to_first: bool,
+    scale_per_channel: bool,
+    source: str | os.PathLike,
+    train_on_validation: bool = False,
 ) -> FoldFeatures:
     """Per-frame features ``(T, d)`` of a fold's sequences (auto-encoder embeddings, or any other
     per-frame vectors in the same container) → :class:`FoldFeatures`, standardised with the
-    training frames' statistics; ``source`` names the file in errors."""
+    training frames' statistics; ``source`` names the file in errors. ``train_on_validation``
+    moves the validation sequences into ``train`` and sets ``selection_split`` to None."""
     sequences = embeddings.sequences
+    if train_on_validation:
+        sequences = [dataclasses.replace(s, split="train") if s.split == "val" else s for s in sequences]
     by_split = {split: [s for s in sequences if s.split == split] for split in SPLITS}
     if not by_split["train"]:
         raise InputFileError(source, "no sequences with split 'train'")
@@ -168,7 +180,7 @@ def fold_features(
         sequences=by_split,
         features={split: [scaler(f) for f in feats] for split, feats in raw.items()},
         labels={split: [s.label_index for s in seqs] for split, seqs in by_split.items()},
-        selection_split="val" if by_split["val"] else "train",
+        selection_split=None if train_on_validation else "val" if by_split["val"] else "train",
         scaler=scaler,
     )
 

@@ -11,7 +11,11 @@ from fer4d.options import SectionOptions
 
 @dataclass(frozen=True)
 class TransformerOptions(SectionOptions):
-    """Options of the ``train_transformer`` stage (config section ``transformer``)."""
+    """Options of the ``train_transformer`` stage (config section ``transformer``).
+
+    ``train_on_validation``: the fold's validation subjects are trained on too, and every member
+    is kept after its ``epochs`` epochs (no epoch is chosen); otherwise each member is kept at
+    its best epoch on the validation subjects."""
 
     SECTION = "transformer"
 
@@ -23,7 +27,8 @@ class TransformerOptions(SectionOptions):
     pooling: str = "mean"
     relative_to_first: bool = True
     scale_per_channel: bool = False
-    epochs: int = 100
+    epochs: int = 70
+    train_on_validation: bool = True
     batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-2

@@ -1,7 +1,9 @@
 """Stage ``train_transformer``: train one fold's temporal transformer and predict its test set.
 
-Training uses the fold's ``train`` sequences, the epoch with the best validation accuracy (ties:
-lower validation loss) is kept, and the ``test`` sequences are predicted with it. ``ensemble``
+Training uses the fold's ``train`` and, with ``train_on_validation`` (the default), its
+validation sequences too; every member is then kept after ``epochs`` epochs. Otherwise the
+epoch with the best validation accuracy (ties: lower validation loss) is kept. The ``test``
+sequences are predicted with the kept members. ``ensemble``
 members are trained alike from seeds ``seed, seed + 1, ...`` and their class probabilities
 averaged (a seed ensemble: with a few dozen training sequences, one training run's outcome
 depends visibly on its seed; averaging removes most of that variance). Augmentations
@@ -97,8 +99,9 @@ def train_member(
     build_model: Callable[[int, int], nn.Module] | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train one sequence classifier from ``seed`` on the fold's training features and return it
-    at its best epoch on ``data.selection_split``, with its history
-    ``{"seed", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy, val_loss, val_accuracy}]}``.
+    at its best epoch on ``data.selection_split`` (its last epoch where that is None), with its
+    history ``{"seed", "best_epoch", "epochs": [{epoch, train_loss, train_accuracy, val_loss,
+    val_accuracy}]}`` (no ``val_*`` where nothing is chosen).
 
     ``build_model(in_dim, n_classes)`` makes the untrained model (called after seeding); by
     default the transformer of ``options``. Any module with ``forward(x, mask)`` → logits trains
@@ -133,19 +136,16 @@ def train_member(
             optimiser.step()
             total_loss += loss.item() * len(chosen)
             correct += int((logits.argmax(1) == target).sum())
+        history.append({"epoch": epoch, "train_loss": total_loss / n_train, "train_accuracy": correct / n_train})
+        if selection_split is None:
+            continue
         val_loss, val_accuracy = _evaluate([model], features[selection_split], labels[selection_split], device)
-        history.append(
-            {
-                "epoch": epoch,
-                "train_loss": total_loss / n_train,
-                "train_accuracy": correct / n_train,
-                "val_loss": val_loss,
-                "val_accuracy": val_accuracy,
-            }
-        )
+        history[-1].update(val_loss=val_loss, val_accuracy=val_accuracy)
         if best is None or (val_accuracy, -val_loss) > (best["val_accuracy"], -best["val_loss"]):
             best = history[-1]
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if best is None:  # nothing chosen: the last epoch
+        return model, {"seed": seed, "best_epoch": options.epochs, "epochs": history}
     model.load_state_dict(best_state)
     return model, {"seed": seed, "best_epoch": best["epoch"], "epochs": history}
 
@@ -170,12 +170,15 @@ def train_transformer(
     history JSON (``{"fold", "selection_split", "members": [{"seed",
     "best_epoch", "epochs": [{"epoch", "train_loss", "train_accuracy", "val_loss",
     "val_accuracy"}]}]}``). Returns a summary dict ``{fold, best_epochs, val_accuracy,
-    test_accuracy, n_train, n_val, n_test, seconds}`` (accuracies of the ensemble).
+    test_accuracy, n_train, n_val, n_test, seconds}`` (accuracies of the ensemble;
+    ``val_accuracy`` None where the validation subjects were trained on).
     """
     started = time.monotonic()
     torch_device = resolve_device(device)
     evaluation = evaluation or EvaluationOptions()
-    data = read_fold_features(embeddings_path, options.relative_to_first, options.scale_per_channel)
+    data = read_fold_features(
+        embeddings_path, options.relative_to_first, options.scale_per_channel, options.train_on_validation
+    )
     samples, windows = samples_of(data, evaluation.window, evaluation.step)
     fold, features, labels, selection_split = data.fold, samples.features, samples.labels, data.selection_split
     log.info(
@@ -211,7 +214,9 @@ def train_transformer(
         items = data.test_predictions(probs, over_time, window_probs)
     write_predictions(predictions_path, fold, items, data.label_names)
     write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
-    _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device)
+    val_accuracy = None
+    if selection_split is not None:
+        _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device)
     test_accuracy = float(np.mean([i.true == i.pred for i in items])) if items else float("nan")
     summary = {
         "fold": fold,
