@@ -94,6 +94,7 @@ def test_validation_subjects_are_trained_on_or_choose_the_epoch(tmp_path):
     assert all(set(e) == {"epoch", "train_loss", "train_accuracy"} for e in history["members"][0]["epochs"])
     summary, history, best_epochs = runs[False]
     assert (summary["n_train"], summary["n_val"], history["selection_split"]) == (18, 6, "val")
+    assert summary["val_accuracy"] in {k / 6 for k in range(7)}  # the ensemble on the 6 validation sequences
     epochs = history["members"][0]["epochs"]
     best = max(epochs, key=lambda e: (e["val_accuracy"], -e["val_loss"]))
     assert best_epochs == [best["epoch"]]

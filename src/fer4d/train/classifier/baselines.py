@@ -47,7 +47,7 @@ from fer4d.train.classifier.features import (
 from fer4d.train.classifier.inference import predict_probabilities, probability_scores
 from fer4d.train.classifier.options import BaselineOptions, EvaluationOptions, TransformerOptions
 from fer4d.train.classifier.parameters import read_parameter_fold
-from fer4d.train.classifier.training import train_member
+from fer4d.train.classifier.training import selection_accuracy, train_member
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +167,11 @@ def ensemble_baseline(
     "val_accuracy"}`` (None where nothing was chosen: the validation subjects were trained on)."""
     members = [train_member(data, transformer, device, seed + i, build_model) for i in range(transformer.ensemble)]
     models = [model for model, _ in members]
-    accuracy = None
-    if data.selection_split is not None:
-        selection = predict_probabilities(models, data.features[data.selection_split], device)
-        _, accuracy = probability_scores(selection, data.labels[data.selection_split])
     test = predict_probabilities(models, data.features["test"], device) if data.features["test"] else None
-    return test, {"best_epochs": [history["best_epoch"] for _, history in members], "val_accuracy": accuracy}
+    return test, {
+        "best_epochs": [history["best_epoch"] for _, history in members],
+        "val_accuracy": selection_accuracy(models, data, device),
+    }
 
 
 def train_baseline(

@@ -58,6 +58,15 @@ def _evaluate(models, features, labels, device) -> tuple[float, float]:
     return probability_scores(predict_probabilities(models, features, device), labels)
 
 
+def selection_accuracy(models, data: FoldFeatures, device) -> float | None:
+    """The ensemble ``models``' accuracy on ``data.selection_split``; None where nothing is chosen
+    (the validation subjects were trained on)."""
+    if data.selection_split is None:
+        return None
+    split = data.selection_split
+    return _evaluate(models, data.features[split], data.labels[split], device)[1]
+
+
 def save_classifier(
     path: str | os.PathLike,
     models: list[ExpressionTransformer],
@@ -180,7 +189,7 @@ def train_transformer(
         embeddings_path, options.relative_to_first, options.scale_per_channel, options.train_on_validation
     )
     samples, windows = samples_of(data, evaluation.window, evaluation.step)
-    fold, features, labels, selection_split = data.fold, samples.features, samples.labels, data.selection_split
+    fold, features, selection_split = data.fold, samples.features, data.selection_split
     log.info(
         "fold %s: %d train, %d val, %d test sequences (%s), %d features, %d members, device %s",
         fold,
@@ -214,9 +223,7 @@ def train_transformer(
         items = data.test_predictions(probs, over_time, window_probs)
     write_predictions(predictions_path, fold, items, data.label_names)
     write_json(history_path, {"fold": fold, "selection_split": selection_split, "members": histories})
-    val_accuracy = None
-    if selection_split is not None:
-        _, val_accuracy = _evaluate(models, features[selection_split], labels[selection_split], torch_device)
+    val_accuracy = selection_accuracy(models, samples, torch_device)
     test_accuracy = float(np.mean([i.true == i.pred for i in items])) if items else float("nan")
     summary = {
         "fold": fold,
