@@ -99,9 +99,13 @@ def test_nothing_to_do_after_a_complete_run(tiny_local_run):
 
 
 @pytest.mark.slow
-def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run, tmp_path):
+@pytest.mark.parametrize("key", ["epochs", "train_on_validation"])
+def test_changing_a_training_parameter_reruns_only_downstream(tiny_local_run, tmp_path, key):
     tiny = yaml.safe_load(TINY_CONFIG.read_text())
-    tiny["transformer"]["epochs"] += 1
+    if key == "epochs":
+        tiny["transformer"]["epochs"] += 1
+    else:
+        tiny["transformer"][key] = not tiny["transformer"].get(key, True)
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(tiny))
     result = snakemake(tiny_local_run, "-n", "-c1", "--configfile", str(changed))

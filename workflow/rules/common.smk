@@ -206,6 +206,7 @@ def run_models():
 TRANSFORMER_FEATURES = ("relative_to_first", "scale_per_channel", "balance")
 TRANSFORMER_RECIPE = TRANSFORMER_FEATURES + (
     "epochs",
+    "train_on_validation",
     "batch_size",
     "lr",
     "weight_decay",
