@@ -127,8 +127,9 @@ def find_pairs(
     vertices, normals: (B, V, 3) current model; subsets: per frame, indices of the scan points
     used in this stage. Scan → model pairs measure along the model normal (point-to-plane);
     every ``vertex_stride``-th model vertex pairs with its nearest scan point within
-    ``max(model_to_scan_max_mm, scale)`` (none over holes) and measures along the scan normal,
-    plus ``tangential_weight`` times the tangential offset. Frames run on parallel threads (the
+    ``max(model_to_scan_max_mm, scale)`` (none over holes, none whose normal disagrees with the
+    vertex's: ``normal_compatibility``) and measures along the scan normal, plus
+    ``tangential_weight`` times the tangential offset. Frames run on parallel threads (the
     KD-tree searches release the GIL). Returns (scan → model pairs, model → scan pairs).
     """
     n_frames, n_vertices = vertices.shape[:2]
@@ -148,6 +149,8 @@ def find_pairs(
         distance, partner = frame.tree.query(vertices[b, queried], distance_upper_bound=reach)
         has = np.isfinite(distance)
         has[has] = frame.has_normal[partner[has]]
+        agreement = (frame.normals[partner[has]] * normals[b, queried[has]]).sum(axis=1)
+        has[has] = agreement >= options.normal_compatibility
         weight = options.model_to_scan_weight / (max(int(has.sum()), 1) * n_frames)
         model_side = (
             b * n_vertices + queried[has],

@@ -15,7 +15,7 @@ from fer4d.fitting.geometry import apply_transform, vertex_normals
 from fer4d.fitting.nonrigid import SequenceParams, fit_batch
 from fer4d.fitting.options import FitOptions
 from fer4d.fitting.quality import frame_quality, mean_edge_length
-from fer4d.fitting.rigid import RigidTarget, rigid_init
+from fer4d.fitting.rigid import MODEL_FORWARD, RigidTarget, rigid_init
 from fer4d.flame.layer import FlameLayer
 from fer4d.flame.model import FlameModel
 from fer4d.parallel import thread_map
@@ -49,8 +49,21 @@ def scan_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """points (N, 3), faces (F, 3) → (N, 3) float32 unit normals (zeros for loose points)."""
     if len(faces) == 0:
         return np.zeros_like(points, dtype=np.float32)
-    normals = vertex_normals(torch.as_tensor(points, dtype=torch.float64), torch.as_tensor(faces, dtype=torch.long))
+    normals = vertex_normals(
+        torch.as_tensor(points, dtype=torch.float64), torch.as_tensor(np.ascontiguousarray(faces), dtype=torch.long)
+    )
     return normals.numpy().astype(np.float32)
+
+
+def scan_in_model_frame(points: np.ndarray, faces: np.ndarray, scan_to_model: np.ndarray) -> ScanFrame:
+    """A scan ``points (N, 3)``, ``faces (F, 3)`` moved by ``scan_to_model (4, 4)`` into the model
+    frame, its normals facing out of the face (+z, as the model's) whichever way the scanner
+    wound its triangles."""
+    normals = scan_normals(np.asarray(points, np.float64), np.asarray(faces)) @ scan_to_model[:3, :3].T
+    if (normals @ MODEL_FORWARD).sum() < 0:
+        normals = -normals
+    moved = apply_transform(scan_to_model, points).astype(np.float32)
+    return ScanFrame(moved, normals.astype(np.float32), cKDTree(moved))
 
 
 def rigid_from_first_frame(
@@ -109,15 +122,7 @@ def fit_sequence(
     first_points = np.asarray(frames[0][0], np.float64)
     first_normals = scan_normals(first_points, np.asarray(frames[0][1]))
     scan_to_model = rigid_from_first_frame(first_points, first_normals, layer, options, rng, landmarks)
-    rotation = scan_to_model[:3, :3]
-
-    def to_model_frame(frame: tuple[np.ndarray, np.ndarray]) -> ScanFrame:
-        points, faces = frame
-        normals = scan_normals(np.asarray(points, np.float64), np.asarray(faces))
-        moved = apply_transform(scan_to_model, points).astype(np.float32)
-        return ScanFrame(moved, (normals @ rotation.T).astype(np.float32), cKDTree(moved))
-
-    scans = thread_map(to_model_frame, frames)
+    scans = thread_map(lambda frame: scan_in_model_frame(*frame, scan_to_model), frames)
 
     chunks = [
         range(start, min(start + options.chunk_frames, len(scans)))
