@@ -35,8 +35,8 @@ class FitOptions(SectionOptions):
     ``normal_compatibility``: a model → scan pair is kept only where the scan normal and the
     model normal agree, their cosine at least this (0.5: within 60°; -1 keeps every pair) — the
     normal-compatibility test of ICP (Turk & Levoy 1994; Amberg et al. 2007, "Optimal step
-    nonrigid ICP"). Without it a lip's vertex pairs with the facing lip across a nearly closed
-    mouth, or with the back of a stray fragment. 0.5 was chosen on the harder setting's seeds 3
+    nonrigid ICP"), so no vertex pairs with a surface facing the other way, such as the facing
+    lip of a nearly closed mouth. 0.5 was chosen on the harder setting's seeds 3
     and 4 (never the reported 1 and 2) by the error of each frame's motion from the sequence's
     start against ground truth.
     """
